@@ -1,0 +1,20 @@
+/** Server-wide settings that shape validation; all come from flags, so a change needs no release. */
+export interface ValidationOptions {
+  /** Cluster DNS domain; `*.<clusterDomain>` hostnames are cluster-internal and refused. */
+  clusterDomain: string;
+  /** Extra refused destination ranges in CIDR notation, on top of the built-in ones. */
+  extraDeniedCidrs: string[];
+  /** Published MCP revisions accepted in protocolOptions.mcp.version. */
+  mcpVersions: string[];
+  /** What to do with an extension type that has no registered schema. */
+  unknownExtensionPolicy: 'deny' | 'warn';
+}
+
+export const PUBLISHED_MCP_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', '2026-07-28'];
+
+export const DEFAULT_VALIDATION_OPTIONS: ValidationOptions = Object.freeze({
+  clusterDomain: 'cluster.local',
+  extraDeniedCidrs: [],
+  mcpVersions: PUBLISHED_MCP_VERSIONS,
+  unknownExtensionPolicy: 'deny',
+}) as ValidationOptions;
