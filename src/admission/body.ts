@@ -1,0 +1,130 @@
+/**
+ * Reads and parses a request body under a size limit and a deadline, then screens the parsed JSON
+ * for depth bombs and prototype-pollution keys with an iterative walk (no recursion: a 10,000-deep
+ * body must not overflow the stack here or in anything that runs after us).
+ */
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
+import { RequestError } from './errors.js';
+
+export interface BodyLimits {
+  maxBytes: number;
+  /** Deepest nesting of objects/arrays accepted in the whole document. */
+  maxDepth: number;
+}
+
+export interface RawBody {
+  buffer: Buffer;
+  /** Set when the body was larger than maxBytes: only the head was kept, to look for the uid. */
+  truncated: boolean;
+}
+
+const HEAD_BYTES = 4096;
+
+/** Reads the whole body, keeping at most `maxBytes`; past that only the head is kept. */
+export function readBody(stream: IncomingMessage, maxBytes: number): Promise<RawBody> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(stream.headers['content-length']);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let truncated = Number.isFinite(declared) && declared > maxBytes;
+    let head: Buffer | undefined;
+
+    const onData = (chunk: Buffer): void => {
+      if (truncated) {
+        if (!head) {
+          head = Buffer.concat([...chunks, chunk]).subarray(0, HEAD_BYTES);
+          chunks.length = 0;
+        }
+        return; // drain and drop: the answer is decided
+      }
+      size += chunk.length;
+      if (size > maxBytes) {
+        truncated = true;
+        head = Buffer.concat([...chunks, chunk]).subarray(0, HEAD_BYTES);
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const cleanup = (): void => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('aborted', onAborted);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      if (truncated) resolve({ buffer: head ?? Buffer.alloc(0), truncated: true });
+      else resolve({ buffer: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), truncated: false });
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onAborted = (): void => onError(new RequestError('BAD_JSON', 'request body aborted by the client'));
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('aborted', onAborted);
+  });
+}
+
+/**
+ * The uid of `request` from the head of an oversized body. Only the exact shape the API server
+ * writes (uid is the first field of AdmissionRequest) counts, so we never echo some other uid.
+ */
+export function peekRequestUid(head: Buffer): string | undefined {
+  const match = /"request"\s*:\s*\{\s*"uid"\s*:\s*"([A-Za-z0-9._:-]{1,128})"/.exec(head.toString('latin1'));
+  return match?.[1];
+}
+
+export interface ScreenResult {
+  ok: boolean;
+  error?: RequestError;
+}
+
+/** Depth and key screening; one pass over every node, no recursion. */
+export function screenJson(value: unknown, maxDepth: number): ScreenResult {
+  if (value === null || typeof value !== 'object') return { ok: true };
+  const stack: Array<{ node: object; depth: number }> = [{ node: value, depth: 1 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (depth > maxDepth) {
+      return { ok: false, error: new RequestError('TOO_DEEP', `JSON nesting deeper than ${maxDepth} levels`) };
+    }
+    if (Array.isArray(node)) {
+      for (const item of node) if (item !== null && typeof item === 'object') stack.push({ node: item, depth: depth + 1 });
+      continue;
+    }
+    for (const key of Object.keys(node)) {
+      const child = (node as Record<string, unknown>)[key];
+      if (key === '__proto__' || (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))) {
+        return { ok: false, error: new RequestError('FORBIDDEN_KEY', `forbidden key "${key}" in request body`) };
+      }
+      if (child !== null && typeof child === 'object') stack.push({ node: child, depth: depth + 1 });
+    }
+  }
+  return { ok: true };
+}
+
+export interface ParsedJson {
+  value: unknown;
+  /** Set when the JSON parsed but the request must still be refused (invalid UTF-8). */
+  error?: RequestError;
+}
+
+/**
+ * Parses UTF-8 JSON; JSON.parse makes `__proto__` an own property, never the prototype. Invalid
+ * UTF-8 is refused, but still parsed (with replacement characters) so the refusal can carry the uid.
+ */
+export function parseJson(buffer: Buffer): ParsedJson {
+  let value: unknown;
+  try {
+    value = JSON.parse(buffer.toString('utf8'));
+  } catch (err) {
+    throw new RequestError('BAD_JSON', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isUtf8(buffer)) return { value, error: new RequestError('BAD_UTF8', 'request body is not valid UTF-8') };
+  return { value };
+}

@@ -1,0 +1,147 @@
+/**
+ * One AdmissionReview endpoint as a Fastify plugin: read the body (bounded in size, depth and time),
+ * decode the review, hand the typed request to a pure processor, encode the verdict in the version
+ * asked. Every failure becomes an in-band refusal when a uid can be read, else an HTTP 400 JSON error.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { App } from './app.js';
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.js';
+import { parseJson, peekRequestUid, readBody, screenJson, type RawBody } from './body.js';
+import { RequestError } from './errors.js';
+import { badRequestVerdict, decodeReview, encodeReview, peekEnvelope, type AdmissionRequest, type ReviewVersion, type Verdict } from './review.js';
+import { timeoutFromQuery } from './deadline.js';
+
+export interface AdmissionEndpoint {
+  /** URL path, e.g. /validate. */
+  path: string;
+  /** Name used in logs and metrics, e.g. validate. */
+  name: string;
+  /** Builds the processor's context once per request (e.g. a schema snapshot). */
+  handle: (req: AdmissionRequest) => Verdict;
+}
+
+export interface EndpointLimits {
+  bodyLimit: number;
+  maxDepth: number;
+}
+
+interface Deps {
+  logger: Logger;
+  metrics: Metrics;
+  limits: EndpointLimits;
+}
+
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawAdmissionBody?: RawBody | RequestError;
+  }
+}
+
+/** Body reading lives here, not in Fastify's JSON parser, so every failure can still be answered in-band. */
+export function registerBodyReader(app: App, limits: EndpointLimits): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (request, payload, done) => {
+    const deadlineMs = timeoutFromQuery((request.query as Record<string, unknown> | undefined)?.timeout);
+    let settled = false;
+    const settle = (value: RawBody | RequestError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      done(null, value);
+    };
+    // A slow sender gets an answer (and a closed connection) at the deadline, not a held socket.
+    const timer = setTimeout(() => {
+      settle(new RequestError('BODY_TIMEOUT', `request body did not arrive within ${deadlineMs} ms`, 408));
+      payload.destroy();
+    }, deadlineMs);
+    timer.unref();
+    readBody(request.raw, limits.bodyLimit).then(settle, (err: unknown) =>
+      settle(err instanceof RequestError ? err : new RequestError('BAD_JSON', 'could not read the request body')),
+    );
+  });
+}
+
+export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint, deps: Deps): void {
+  const { logger, metrics, limits } = deps;
+
+  const refuse = (reply: FastifyReply, apiVersion: ReviewVersion, uid: string | undefined, err: RequestError): FastifyReply => {
+    metrics.badRequests.inc({ reason: err.code });
+    logger.warn({ endpoint: endpoint.name, uid, code: err.code, err: err.message }, 'admission request refused');
+    if (uid === undefined) {
+      return reply.code(err.httpStatus).header('content-type', 'application/json').send(JSON.stringify(err.toJSON()));
+    }
+    metrics.admissionRequests.inc({ endpoint: endpoint.name, kind: '', operation: '', result: 'error' });
+    return reply.code(200).header('content-type', 'application/json').send(encodeReview(apiVersion, { uid, ...badRequestVerdict(err) }));
+  };
+
+  app.post(endpoint.path, async (request: FastifyRequest, reply: FastifyReply) => {
+    const deadline = Date.now() + timeoutFromQuery((request.query as Record<string, unknown> | undefined)?.timeout);
+    const raw = request.body as RawBody | RequestError | undefined;
+    if (raw instanceof RequestError) {
+      reply.header('connection', 'close');
+      return refuse(reply, 'admission.k8s.io/v1', undefined, raw);
+    }
+    if (raw === undefined) return refuse(reply, 'admission.k8s.io/v1', undefined, new RequestError('BAD_JSON', 'request body is empty'));
+    if (raw.truncated) {
+      reply.header('connection', 'close');
+      return refuse(reply, 'admission.k8s.io/v1', peekRequestUid(raw.buffer), new RequestError('BODY_TOO_LARGE', `request body exceeds the limit of ${limits.bodyLimit} bytes`));
+    }
+
+    let parsed;
+    try {
+      parsed = parseJson(raw.buffer);
+    } catch (err) {
+      return refuse(reply, 'admission.k8s.io/v1', undefined, err as RequestError);
+    }
+    const envelope = peekEnvelope(parsed.value);
+    const contentType = request.headers['content-type'];
+    if (typeof contentType !== 'string' || !JSON_TYPE.test(contentType)) {
+      return refuse(reply, envelope.apiVersion, envelope.uid, new RequestError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, got ${JSON.stringify(contentType ?? '')}`));
+    }
+    if (parsed.error) return refuse(reply, envelope.apiVersion, envelope.uid, parsed.error);
+    const screened = screenJson(parsed.value, limits.maxDepth);
+    if (!screened.ok) return refuse(reply, envelope.apiVersion, envelope.uid, screened.error!);
+
+    let review;
+    try {
+      review = decodeReview(parsed.value);
+    } catch (err) {
+      return refuse(reply, envelope.apiVersion, envelope.uid, err as RequestError);
+    }
+    const req = review.request;
+    if (Date.now() > deadline) {
+      return refuse(reply, review.apiVersion, req.uid, new RequestError('DEADLINE_EXCEEDED', 'the request deadline passed before it could be judged', 504));
+    }
+
+    const verdict = endpoint.handle(req);
+    const body = encodeReview(review.apiVersion, { uid: req.uid, ...verdict });
+    const durationMs = reply.elapsedTime;
+    const result = verdict.patch ? 'patched' : verdict.allowed ? 'allowed' : verdict.status?.code === 400 ? 'error' : 'denied';
+    metrics.admissionRequests.inc({ endpoint: endpoint.name, kind: req.kind.kind, operation: req.operation, result });
+    metrics.admissionDuration.observe({ endpoint: endpoint.name }, durationMs / 1000);
+    if (verdict.warnings?.length) metrics.admissionWarnings.inc({ endpoint: endpoint.name, kind: req.kind.kind }, verdict.warnings.length);
+    logger.info(
+      {
+        endpoint: endpoint.name,
+        uid: req.uid,
+        kind: req.kind.kind,
+        namespace: req.namespace,
+        name: req.name,
+        operation: req.operation,
+        dryRun: req.dryRun,
+        allowed: verdict.allowed,
+        code: verdict.status?.code,
+        causes: verdict.status?.details?.causes.length,
+        warnings: verdict.warnings?.length,
+        patched: verdict.patch !== undefined,
+        durationMs: Math.round(durationMs * 1000) / 1000,
+        lateMs: Date.now() > deadline ? Date.now() - deadline : undefined,
+      },
+      'admission decision',
+    );
+    return reply.code(200).header('content-type', 'application/json').send(body);
+  });
+}

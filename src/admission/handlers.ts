@@ -1,0 +1,79 @@
+/**
+ * The validating and mutating processors: pure functions of a decoded request and a context
+ * (schema snapshot + options). No I/O, so the server and the offline CLI share them verbatim.
+ */
+import { defaultBackend } from '../backend/defaults.js';
+import type { ValidationOptions } from '../backend/options.js';
+import { validateBackend } from '../backend/validate.js';
+import type { SchemaLookup } from '../schemas/registry.js';
+import { RequestError } from './errors.js';
+import { describeKind, isJudgedWrite, servedKindOf } from './filters.js';
+import { badRequestVerdict, invalidStatus, type AdmissionRequest, type Verdict } from './review.js';
+import { sanitizeWarnings } from './warnings.js';
+
+export interface HandlerContext {
+  schemas: SchemaLookup;
+  options: ValidationOptions;
+}
+
+const ALLOWED: Verdict = Object.freeze({ allowed: true }) as Verdict;
+
+function objectName(req: AdmissionRequest): string {
+  if (req.name) return req.name;
+  const meta = (req.object as { metadata?: { name?: unknown; generateName?: unknown } } | undefined)?.metadata;
+  if (typeof meta?.name === 'string') return meta.name;
+  return typeof meta?.generateName === 'string' ? meta.generateName : '';
+}
+
+/** Shared gate: a kind we do not serve means the webhook configuration is wrong; say so. */
+function refuseUnservedKind(req: AdmissionRequest): Verdict | undefined {
+  if (servedKindOf(req.kind)) return undefined;
+  return badRequestVerdict(
+    new RequestError('UNSUPPORTED_KIND', `this webhook serves ainetworking.prototype.x-k8s.io/v0alpha0 Backend and XBackendDestination, not ${describeKind(req.kind)}; check the webhook configuration's rules`),
+  );
+}
+
+function missingObject(req: AdmissionRequest): Verdict {
+  return badRequestVerdict(new RequestError('MISSING_OBJECT', `request.object is required for ${req.operation}`));
+}
+
+export function validateRequest(req: AdmissionRequest, ctx: HandlerContext): Verdict {
+  const refused = refuseUnservedKind(req);
+  if (refused) return refused;
+  if (!isJudgedWrite(req)) return ALLOWED; // DELETE, CONNECT, status: nothing of ours to judge
+  if (req.object === undefined) return missingObject(req);
+
+  const result = validateBackend({ object: req.object, oldObject: req.oldObject, operation: req.operation }, ctx.schemas, ctx.options);
+  const warnings = sanitizeWarnings(result.warnings);
+  const auditAnnotations: Record<string, string> = {
+    'validation-result': result.errors.length > 0 ? 'denied' : 'allowed',
+    'validation-errors': String(result.errors.length),
+    'validation-warnings': String(warnings.length),
+  };
+  if (result.ratcheted.length > 0) auditAnnotations['ratcheted-errors'] = String(result.ratcheted.length);
+
+  const verdict: Verdict = { allowed: result.errors.length === 0, auditAnnotations };
+  if (warnings.length > 0) verdict.warnings = warnings;
+  if (result.errors.length > 0) {
+    verdict.status = invalidStatus({ group: req.kind.group, kind: req.kind.kind, name: objectName(req) }, result.errors);
+  }
+  return verdict;
+}
+
+export function mutateRequest(req: AdmissionRequest, _ctx: HandlerContext): Verdict {
+  const refused = refuseUnservedKind(req);
+  if (refused) return refused;
+  if (!isJudgedWrite(req)) return ALLOWED;
+  if (req.object === undefined) return missingObject(req);
+
+  const { patch, defaulted } = defaultBackend(req.object);
+  const auditAnnotations: Record<string, string> = { 'defaulted-count': String(defaulted.length) };
+  if (patch.length === 0) return { allowed: true, auditAnnotations };
+  auditAnnotations['defaulted-fields'] = defaulted.join(',');
+  return {
+    allowed: true,
+    patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+    patchType: 'JSONPatch',
+    auditAnnotations,
+  };
+}
