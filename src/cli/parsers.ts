@@ -1,0 +1,91 @@
+/** Flag value parsers: each refuses a bad value with a one-line reason (commander prints it). */
+import { InvalidArgumentError } from 'commander';
+import { isIP } from 'node:net';
+
+export function parseIntInRange(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+export const parsePort = parseIntInRange(1, 65535);
+/** Port where 0 means "off". */
+export const parsePortOrZero = parseIntInRange(0, 65535);
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1000, ki: 1024, m: 1_000_000, mi: 1024 ** 2, g: 1e9, gi: 1024 ** 3 };
+
+/** Byte sizes as Kubernetes writes quantities: 7340032, 7Mi, 512Ki, 8M. */
+export function parseByteSize(value: string): number {
+  const m = /^\s*(\d+)\s*([kKmMgG]i?)?\s*$/.exec(value);
+  const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  const n = m && unit !== undefined ? Number(m[1]) * unit : NaN;
+  if (!Number.isSafeInteger(n) || n < 1024 || n > 64 * 1024 ** 2) {
+    throw new InvalidArgumentError('must be a size from 1Ki to 64Mi, e.g. 7Mi or 7340032');
+  }
+  return n;
+}
+
+export function parseChoice<T extends string>(choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${choices.join(', ')}`);
+    return value as T;
+  };
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function parseDnsLabel(value: string): string {
+  if (!DNS_LABEL.test(value)) throw new InvalidArgumentError('must be a lower-case DNS label (RFC 1123)');
+  return value;
+}
+
+export function parseDnsSubdomain(value: string): string {
+  if (!DNS_SUBDOMAIN.test(value)) throw new InvalidArgumentError('must be a lower-case DNS name (RFC 1123)');
+  return value;
+}
+
+export function parseCidr(value: string): string {
+  const [addr, bits, extra] = value.split('/');
+  const family = addr ? isIP(addr) : 0;
+  const max = family === 4 ? 32 : 128;
+  if (!family || extra !== undefined || bits === undefined || !/^\d{1,3}$/.test(bits) || Number(bits) > max) {
+    throw new InvalidArgumentError('must be a CIDR such as 100.100.100.200/32 or fd00:ec2::254/128');
+  }
+  return value;
+}
+
+export function parseMcpVersion(value: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
+  if (!m || !d || d.toISOString().slice(0, 10) !== value) throw new InvalidArgumentError('must be a real date YYYY-MM-DD');
+  return value;
+}
+
+/**
+ * Repeatable flag: each use appends. An environment variable arrives as one value, so it may hold a
+ * comma-separated list. The default is dropped at the first explicit value.
+ */
+export function repeatable<T>(parse: (v: string) => T): (value: string, previous: T[] | undefined) => T[] {
+  return (value, previous) => {
+    const items = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(parse);
+    return [...(previous ?? []), ...items];
+  };
+}
+
+/** `--flag`, `--flag true|false`, or the env var set to true/false/1/0. */
+export function parseBoolean(value: string | undefined): boolean {
+  if (value === undefined) return true;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', ''].includes(v)) return true;
+  if (['false', '0', 'no'].includes(v)) return false;
+  throw new InvalidArgumentError('must be true or false');
+}

@@ -1,0 +1,123 @@
+/** `backend-webhook serve`: flags, their environment variables and defaults. */
+import { Command } from 'commander';
+import { PUBLISHED_MCP_VERSIONS } from '../backend/options.js';
+import { flag } from './option.js';
+import {
+  parseBoolean,
+  parseByteSize,
+  parseChoice,
+  parseCidr,
+  parseDnsLabel,
+  parseDnsSubdomain,
+  parseIntInRange,
+  parseMcpVersion,
+  parsePort,
+  parsePortOrZero,
+  repeatable,
+} from './parsers.js';
+import type { ServeConfig } from './serve-config.js';
+import { UsageError } from './usage-error.js';
+
+export const DEFAULT_SERVICE_NAME = 'backend-webhook';
+export const DEFAULT_SERVICE_NAMESPACE = 'backend-webhook-system';
+
+interface RawServeOptions {
+  port: number;
+  host: string;
+  certDir: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  clientCaFile?: string;
+  certRenewBeforeDays: number;
+  serviceName: string;
+  serviceNamespace: string;
+  schemaSource: 'files' | 'kubernetes';
+  schemaDir: string;
+  trustedNamespace?: string[];
+  kubeconfig?: string;
+  metricsPort: number;
+  metricsHost: string;
+  bodyLimit: number;
+  maxDepth: number;
+  clusterDomain: string;
+  deniedCidr?: string[];
+  mcpVersion?: string[];
+  unknownExtensionPolicy: 'deny' | 'warn';
+  logLevel: string;
+  shutdownDelaySeconds: number;
+  shutdownGraceSeconds: number;
+  injectCa: boolean;
+  webhookConfigName: string;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('Serve the admission webhook over HTTPS (embedded defaults: self-signed certs in certs/, schemas from files)')
+    .addOption(flag('--port <port>', 'HTTPS port (0: any free port)').argParser(parsePortOrZero).default(8443))
+    .addOption(flag('--host <address>', 'address to listen on').default('0.0.0.0'))
+    .addOption(flag('--cert-dir <dir>', 'directory of tls.crt/tls.key (generated with a CA on first run when absent)').default('certs'))
+    .addOption(flag('--tls-cert-file <file>', 'serving certificate (PEM); overrides --cert-dir'))
+    .addOption(flag('--tls-key-file <file>', 'serving key (PEM); overrides --cert-dir'))
+    .addOption(flag('--client-ca-file <file>', 'require client certificates signed by this CA (mutual TLS with the API server)'))
+    .addOption(flag('--cert-renew-before-days <days>', 'renew self-managed certificates this long before expiry').argParser(parseIntInRange(1, 3650)).default(30))
+    .addOption(flag('--service-name <name>', 'Service name, for the generated certificate SANs').argParser(parseDnsLabel).default(DEFAULT_SERVICE_NAME))
+    .addOption(flag('--service-namespace <ns>', 'Service namespace, for the generated certificate SANs').argParser(parseDnsLabel).default(DEFAULT_SERVICE_NAMESPACE))
+    .addOption(flag('--schema-source <source>', 'where extension schemas come from: files or kubernetes').argParser(parseChoice(['files', 'kubernetes'] as const)).default('files'))
+    .addOption(flag('--schema-dir <dir>', 'directory of extension-schema ConfigMap YAML files').default('schemas/extensions'))
+    .addOption(flag('--trusted-namespace <ns>', 'namespace allowed to register schemas (repeatable; default: the pod namespace)').argParser(repeatable(parseDnsLabel)))
+    .addOption(flag('--kubeconfig <file>', 'kubeconfig for the kubernetes source (default: in-cluster)'))
+    .addOption(flag('--metrics-port <port>', 'plain-HTTP port for /metrics, /healthz, /readyz (0: off)').argParser(parsePortOrZero).default(9090))
+    .addOption(flag('--metrics-host <address>', 'address for the metrics listener').default('0.0.0.0'))
+    .addOption(flag('--body-limit <size>', 'largest accepted request body (7Mi: an UPDATE carries two objects)').argParser(parseByteSize).default(7 * 1024 * 1024))
+    .addOption(flag('--max-depth <levels>', 'deepest JSON nesting accepted').argParser(parseIntInRange(16, 1000)).default(100))
+    .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
+    .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
+    .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
+    .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
+    .addOption(flag('--log-level <level>', 'log level').argParser(parseChoice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const)).default('info'))
+    .addOption(flag('--shutdown-delay-seconds <s>', 'keep answering this long after SIGTERM while endpoints drain').argParser(parseIntInRange(0, 300)).default(10))
+    .addOption(flag('--shutdown-grace-seconds <s>', 'then wait at most this long for in-flight requests').argParser(parseIntInRange(1, 300)).default(30))
+    .addOption(flag('--inject-ca [bool]', 'patch our CA into the webhook configurations at start-up').argParser(parseBoolean).default(false))
+    .addOption(flag('--webhook-config-name <name>', 'name of our Validating/MutatingWebhookConfiguration').argParser(parseDnsSubdomain).default('backend-webhook'))
+    .action(async (raw: RawServeOptions) => {
+      const config = resolveServeConfig(raw);
+      const { runServe } = await import('./serve.js');
+      await runServe(config);
+    });
+}
+
+export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
+  if ((raw.tlsCertFile === undefined) !== (raw.tlsKeyFile === undefined)) {
+    throw new UsageError('--tls-cert-file and --tls-key-file go together');
+  }
+  return {
+    port: raw.port,
+    host: raw.host,
+    certDir: raw.certDir,
+    tlsCertFile: raw.tlsCertFile,
+    tlsKeyFile: raw.tlsKeyFile,
+    clientCaFile: raw.clientCaFile,
+    certRenewBeforeDays: raw.certRenewBeforeDays,
+    serviceName: raw.serviceName,
+    serviceNamespace: raw.serviceNamespace,
+    schemaSource: raw.schemaSource,
+    schemaDir: raw.schemaDir,
+    trustedNamespaces: raw.trustedNamespace ?? [],
+    kubeconfig: raw.kubeconfig,
+    metricsPort: raw.metricsPort,
+    metricsHost: raw.metricsHost,
+    bodyLimit: raw.bodyLimit,
+    maxDepth: raw.maxDepth,
+    validation: {
+      clusterDomain: raw.clusterDomain,
+      extraDeniedCidrs: raw.deniedCidr ?? [],
+      mcpVersions: raw.mcpVersion ?? PUBLISHED_MCP_VERSIONS,
+      unknownExtensionPolicy: raw.unknownExtensionPolicy,
+    },
+    logLevel: raw.logLevel,
+    shutdownDelaySeconds: raw.shutdownDelaySeconds,
+    shutdownGraceSeconds: raw.shutdownGraceSeconds,
+    injectCa: raw.injectCa,
+    webhookConfigName: raw.webhookConfigName,
+  };
+}

@@ -1,0 +1,28 @@
+/** Everything `serve` needs, resolved from flags and environment variables. */
+import type { ValidationOptions } from '../backend/options.js';
+
+export interface ServeConfig {
+  port: number;
+  host: string;
+  certDir: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  clientCaFile?: string;
+  certRenewBeforeDays: number;
+  serviceName: string;
+  serviceNamespace: string;
+  schemaSource: 'files' | 'kubernetes';
+  schemaDir: string;
+  trustedNamespaces: string[];
+  kubeconfig?: string;
+  metricsPort: number;
+  metricsHost: string;
+  bodyLimit: number;
+  maxDepth: number;
+  validation: ValidationOptions;
+  logLevel: string;
+  shutdownDelaySeconds: number;
+  shutdownGraceSeconds: number;
+  injectCa: boolean;
+  webhookConfigName: string;
+}
