@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+# Multi-stage: compile with the full toolchain, install production dependencies separately, and run
+# on distroless Node (no shell, no package manager) as uid 65532.
+#   docker build -t <registry>/backend-webhook:<tag> .
+# Building needs registry access (base images and npm); these development machines have none.
+
+ARG NODE_IMAGE=node:22-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs22-debian12:nonroot
+
+# --- build: TypeScript -> dist/ ---------------------------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Scripts off here: `prepare` builds, and the sources are not copied yet.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# --- prod-deps: runtime node_modules only ---------------------------------------------------
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+# --- runtime ----------------------------------------------------------------------------------
+FROM ${RUNTIME_IMAGE} AS runtime
+WORKDIR /app
+ENV NODE_ENV=production
+# package.json carries "type": "module", which dist/ needs at run time.
+COPY --chown=65532:65532 package.json ./
+COPY --chown=65532:65532 --from=prod-deps /app/node_modules ./node_modules
+COPY --chown=65532:65532 --from=build /app/dist ./dist
+COPY --chown=65532:65532 schemas ./schemas
+# Numeric, so that the kubelet can verify runAsNonRoot without a runAsUser.
+USER 65532:65532
+EXPOSE 8443 9090
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/main.js"]
+CMD ["serve"]
