@@ -27,11 +27,12 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 FROM ${RUNTIME_IMAGE} AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
+# Files stay root-owned: the process can read its code but not change it.
 # package.json carries "type": "module", which dist/ needs at run time.
-COPY --chown=65532:65532 package.json ./
-COPY --chown=65532:65532 --from=prod-deps /app/node_modules ./node_modules
-COPY --chown=65532:65532 --from=build /app/dist ./dist
-COPY --chown=65532:65532 schemas ./schemas
+COPY package.json ./
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY schemas ./schemas
 # Numeric, so that the kubelet can verify runAsNonRoot without a runAsUser.
 USER 65532:65532
 EXPOSE 8443 9090
