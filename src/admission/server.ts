@@ -50,14 +50,6 @@ export function buildAdmissionServer(options: AdmissionServerOptions): App {
     maxRequestsPerSocket: 0,
   }) as unknown as App;
 
-  let listening = false;
-  app.addHook('onListen', async () => {
-    listening = true;
-  });
-  app.addHook('onClose', async () => {
-    listening = false;
-  });
-
   registerBodyReader(app, limits);
 
   const context = (): HandlerContext => ({ schemas: options.registry.snapshot(), options: options.validation });
@@ -68,7 +60,7 @@ export function buildAdmissionServer(options: AdmissionServerOptions): App {
   ];
   for (const endpoint of endpoints) registerAdmissionEndpoint(app, endpoint, { logger: options.logger, metrics: options.metrics, limits });
 
-  registerHealthRoutes(app, { ready: () => listening && options.registry.isReady() && (options.ready?.() ?? true) });
+  registerHealthRoutes(app, { ready: () => isServing(app) && options.registry.isReady() && (options.ready?.() ?? true) });
   app.get('/extensions', async () => ({ types: options.registry.list() }));
   for (const plugin of options.plugins ?? []) plugin(app);
 
@@ -84,3 +76,6 @@ export function buildAdmissionServer(options: AdmissionServerOptions): App {
   });
   return app;
 }
+
+/** True while the TLS listener accepts connections. */
+export const isServing = (app: App): boolean => app.server.listening;
