@@ -1,0 +1,66 @@
+/**
+ * Starts the real HTTPS admission server on 127.0.0.1:<random> with a freshly generated CA (made
+ * once per test file: node-forge key generation is slow), and a client that trusts only that CA.
+ */
+import pino from 'pino';
+import { buildAdmissionServer, type AdmissionServerOptions } from '../../src/admission/server.js';
+import type { App } from '../../src/admission/app.js';
+import { DEFAULT_VALIDATION_OPTIONS } from '../../src/backend/options.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import type { SchemaRegistry } from '../../src/schemas/registry.js';
+import { generateServingBundle } from '../../src/tls/generate.js';
+import { HttpsClient } from './https-client.js';
+import { StaticSchemaRegistry } from './static-registry.js';
+
+let bundle: ReturnType<typeof generateServingBundle> | undefined;
+
+/** One CA + serving certificate per test process. */
+export function testCertificates(): ReturnType<typeof generateServingBundle> {
+  bundle ??= generateServingBundle({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'] });
+  return bundle;
+}
+
+export interface TestServer {
+  app: App;
+  port: number;
+  url: string;
+  ca: string;
+  client: HttpsClient;
+  metrics: Metrics;
+  registry: SchemaRegistry;
+  close(): Promise<void>;
+}
+
+export type TestServerOptions = Partial<Omit<AdmissionServerOptions, 'tls' | 'logger' | 'metrics'>> & { logLevel?: string };
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const { ca, serving } = testCertificates();
+  const metrics = new Metrics();
+  const registry = options.registry ?? new StaticSchemaRegistry();
+  const app = buildAdmissionServer({
+    validation: DEFAULT_VALIDATION_OPTIONS,
+    ...options,
+    registry,
+    tls: { cert: serving.certPem, key: serving.keyPem },
+    logger: pino({ level: options.logLevel ?? 'silent' }),
+    metrics,
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = `https://localhost:${port}`;
+  const client = new HttpsClient(url, ca.certPem);
+  return {
+    app,
+    port,
+    url,
+    ca: ca.certPem,
+    client,
+    metrics,
+    registry,
+    async close() {
+      client.close();
+      await app.close();
+    },
+  };
+}
