@@ -165,7 +165,24 @@ export function formatFieldError(e: FieldError): string {
   return `${e.field}: ${errorBody(e)}`;
 }
 
-/** Stable order: by field path, then by type, so verdicts never depend on key order. */
+/** Compares field paths with indexes as numbers: ports[2] before ports[10]. */
+function comparePaths(a: string, b: string): number {
+  const pa = a.split(/(\d+)/);
+  const pb = b.split(/(\d+)/);
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    // Odd positions of a split on a capture group are the digit runs.
+    if (i % 2 === 1) return Number(x) - Number(y) || (x < y ? -1 : 1);
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Stable order: by field path, then type, then message, so verdicts never depend on key order. */
 export function sortFieldErrors(errors: readonly FieldError[]): FieldError[] {
-  return [...errors].sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+  return [...errors].sort((a, b) => comparePaths(a.field, b.field) || cmp(a.type, b.type) || cmp(errorBody(a), errorBody(b)));
 }

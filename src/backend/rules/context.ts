@@ -1,0 +1,16 @@
+/** What every rule receives. Rules read the object defensively: any value may have any type. */
+import type { Findings } from '../issues.js';
+import type { ValidationOptions } from '../options.js';
+import type { SchemaLookup } from '../../schemas/registry.js';
+
+export interface RuleContext {
+  readonly findings: Findings;
+  readonly options: ValidationOptions;
+  readonly schemas: SchemaLookup;
+}
+
+/** The key is set (JSON null counts as set; the schema reports its type). */
+export const isSet = (o: Record<string, unknown>, key: string): boolean =>
+  Object.prototype.hasOwnProperty.call(o, key) && o[key] !== undefined;
+
+export const asString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

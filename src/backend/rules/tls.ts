@@ -1,0 +1,152 @@
+/** spec.destination.ports[].tls: the mode, and which fields each mode allows or needs. */
+import { forbidden, invalid, notSupported, required } from '../field-errors.js';
+import { dotted, isPlainObject, type Segments } from '../paths.js';
+import { asString, isSet, type RuleContext } from './context.js';
+import type { DestinationType } from './destination.js';
+import { hostnameSyntaxProblem } from './hostnames.js';
+import { dns1123LabelProblem, dns1123SubdomainProblem, MAX_LABEL, MAX_SUBDOMAIN } from './names.js';
+
+export const TLS_MODES = ['Simple', 'Mutual', 'None'] as const;
+export type TlsMode = (typeof TLS_MODES)[number];
+
+/** Spellings pasted from older drafts and neighbouring APIs, each with what to write instead. */
+export const TLS_MODE_HINTS: Readonly<Record<string, string>> = {
+  SIMPLE: 'modes are PascalCase: use "Simple"',
+  MUTUAL: 'modes are PascalCase: use "Mutual"',
+  InsecureDisable: 'use "None" to send plaintext',
+  PlatformProvided: 'use "None" when the platform adds TLS itself',
+  Passthrough: 'TLS passthrough is a Gateway listener setting, not a Backend one',
+  ServerOnly: 'that is Gateway API XBackend\'s name: use "Simple"',
+  ClientAndServer: 'that is Gateway API XBackend\'s name: use "Mutual"',
+};
+
+const CORE_GROUP_KINDS = new Set(['ConfigMap', 'Secret']);
+const CLUSTER_TRUST_BUNDLE = 'ClusterTrustBundle';
+const CERTIFICATES_GROUP = 'certificates.k8s.io';
+
+function modeHint(value: string): string | undefined {
+  const hint = TLS_MODE_HINTS[value];
+  if (hint !== undefined && Object.prototype.hasOwnProperty.call(TLS_MODE_HINTS, value)) return hint;
+  const match = TLS_MODES.find((m) => m.toLowerCase() === value.toLowerCase());
+  return match ? `did you mean ${JSON.stringify(match)}?` : undefined;
+}
+
+function checkMode(ctx: RuleContext, tls: Record<string, unknown>, at: Segments): TlsMode | undefined {
+  const path = [...at, 'mode'];
+  const value = tls['mode'];
+  if (typeof value !== 'string') return undefined;
+  if ((TLS_MODES as readonly string[]).includes(value)) return value as TlsMode;
+  ctx.findings.report(notSupported(dotted(path), value, TLS_MODES, modeHint(value)), [path]);
+  return undefined;
+}
+
+/** Reference name/namespace syntax shared by caBundleRef[] and clientCertificateRef. */
+function checkRefNames(ctx: RuleContext, ref: Record<string, unknown>, at: Segments, checkName: boolean): void {
+  const name = asString(ref['name']);
+  const namePath = [...at, 'name'];
+  if (name === '') ctx.findings.report(required(dotted(namePath)), [namePath]);
+  else if (checkName && name !== undefined && name.length <= MAX_SUBDOMAIN) {
+    const problem = dns1123SubdomainProblem(name);
+    if (problem) ctx.findings.report(invalid(dotted(namePath), name, problem), [namePath]);
+  }
+  const ns = asString(ref['namespace']);
+  const nsPath = [...at, 'namespace'];
+  if (ns !== undefined && ns.length <= MAX_LABEL) {
+    const problem = ns === '' ? 'must not be empty; omit it to use the Backend\'s namespace' : dns1123LabelProblem(ns);
+    if (problem) ctx.findings.report(invalid(dotted(nsPath), ns, problem), [nsPath]);
+  }
+}
+
+function checkCaBundleRef(ctx: RuleContext, ref: unknown, at: Segments): void {
+  if (!isPlainObject(ref)) return;
+  const kind = ref['kind'];
+  const kindPath = [...at, 'kind'];
+  const groupPath = [...at, 'group'];
+  const group = ref['group'];
+  if (kind === CLUSTER_TRUST_BUNDLE) {
+    if (!isSet(ref, 'group')) {
+      ctx.findings.report(required(dotted(groupPath), `must be ${CERTIFICATES_GROUP} for ClusterTrustBundle`), [kindPath, groupPath]);
+    } else if (typeof group === 'string' && group !== CERTIFICATES_GROUP) {
+      ctx.findings.report(notSupported(dotted(groupPath), group, [CERTIFICATES_GROUP], 'ClusterTrustBundle is in certificates.k8s.io'), [kindPath, groupPath]);
+    }
+    if (isSet(ref, 'namespace')) {
+      const nsPath = [...at, 'namespace'];
+      ctx.findings.report(forbidden(dotted(nsPath), 'ClusterTrustBundle is cluster-scoped'), [kindPath, nsPath]);
+    }
+    // ClusterTrustBundle names may carry the signer name (example.com:signer:bundle): length only.
+    checkRefNames(ctx, { name: ref['name'] }, at, false);
+    return;
+  }
+  if (typeof kind === 'string' && CORE_GROUP_KINDS.has(kind) && typeof group === 'string' && group !== '') {
+    ctx.findings.report(notSupported(dotted(groupPath), group, [''], `${kind} is in the core group`), [kindPath, groupPath]);
+  }
+  checkRefNames(ctx, ref, at, true);
+}
+
+/** A DNS name (a leading `*.` wildcard allowed, as in certificates) or a URI such as spiffe://... */
+export function subjectAltNameProblem(value: string): string | undefined {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value)) {
+    if (/[\s\u0000-\u001f\u007f]/.test(value) || !URL.canParse(value)) return 'must be a DNS name or a valid URI';
+    return undefined;
+  }
+  const name = value.startsWith('*.') ? value.slice(2) : value;
+  return name !== '' && dns1123SubdomainProblem(name) === undefined ? undefined : 'must be a DNS name (lower case, RFC 1123) or a URI';
+}
+
+function checkSubjectAltNames(ctx: RuleContext, sans: unknown, at: Segments): void {
+  if (!Array.isArray(sans)) return;
+  sans.forEach((san: unknown, i) => {
+    if (typeof san !== 'string' || san.length > 2048) return;
+    const problem = subjectAltNameProblem(san);
+    if (problem) ctx.findings.report(invalid(dotted([...at, i]), san, problem), [[...at, i]]);
+  });
+}
+
+function checkSni(ctx: RuleContext, sni: unknown, at: Segments): void {
+  if (typeof sni !== 'string' || sni.length > MAX_SUBDOMAIN) return;
+  // Same syntax as fqdn.hostname, but in-cluster names are fine: TLS to a Service uses <svc>.<ns>.svc.cluster.local.
+  const problem = sni === '' ? 'must not be empty; omit it to send no SNI' : hostnameSyntaxProblem(sni);
+  if (problem) ctx.findings.report(invalid(dotted(at), sni, problem), [at]);
+}
+
+export function checkTls(ctx: RuleContext, tls: unknown, at: Segments, destinationType: DestinationType | undefined): void {
+  if (!isPlainObject(tls)) return;
+  const mode = checkMode(ctx, tls, at);
+  const modePath = [...at, 'mode'];
+  const p = (key: string): Segments => [...at, key];
+  const forbid = (key: string, detail: string, scope: Segments[]): void => ctx.findings.report(forbidden(dotted(p(key)), detail), scope);
+  const refused = new Set<string>();
+
+  if (mode === 'None') {
+    for (const key of ['sni', 'caBundleRef', 'clientCertificateRef', 'insecureSkipVerify', 'subjectAltNames']) {
+      if (isSet(tls, key)) {
+        forbid(key, 'not allowed when mode is None', [modePath, p(key)]);
+        refused.add(key);
+      }
+    }
+    if (destinationType === 'Fqdn') ctx.findings.warn(`${dotted(modePath)}: None sends plaintext to an external (Fqdn) destination`);
+  } else if (mode === 'Mutual' && !isSet(tls, 'clientCertificateRef')) {
+    ctx.findings.report(required(dotted(p('clientCertificateRef')), 'required when mode is Mutual'), [modePath, p('clientCertificateRef')]);
+  } else if (mode === 'Simple' && isSet(tls, 'clientCertificateRef')) {
+    forbid('clientCertificateRef', 'only allowed when mode is Mutual', [modePath, p('clientCertificateRef')]);
+    refused.add('clientCertificateRef');
+  }
+
+  if (tls['insecureSkipVerify'] === true) {
+    ctx.findings.warn(`${dotted(p('insecureSkipVerify'))}: true disables verification of the server certificate`);
+    const pinned = ['caBundleRef', 'subjectAltNames'].filter((key) => isSet(tls, key));
+    if (!refused.has('insecureSkipVerify') && pinned.length > 0) {
+      // Pinning trust and skipping verification contradict each other.
+      forbid('insecureSkipVerify', `must not be true together with ${pinned.join(' and ')}`, [p('insecureSkipVerify'), ...pinned.map(p)]);
+    }
+  }
+
+  if (!refused.has('sni')) checkSni(ctx, tls['sni'], p('sni'));
+  if (!refused.has('caBundleRef') && Array.isArray(tls['caBundleRef'])) {
+    tls['caBundleRef'].forEach((ref: unknown, i) => checkCaBundleRef(ctx, ref, [...p('caBundleRef'), i]));
+  }
+  if (!refused.has('clientCertificateRef') && isPlainObject(tls['clientCertificateRef'])) {
+    checkRefNames(ctx, tls['clientCertificateRef'], p('clientCertificateRef'), true);
+  }
+  if (!refused.has('subjectAltNames')) checkSubjectAltNames(ctx, tls['subjectAltNames'], p('subjectAltNames'));
+}
