@@ -1,0 +1,269 @@
+/**
+ * Certificates on disk: the self-managed set in a directory (generate when missing, renew the leaf
+ * or rotate the CA before expiry), and loading a cert/key pair with the key checked against it.
+ * Every file is replaced by an atomic rename, so a watcher never reads half a file.
+ */
+import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  DEFAULT_NAMESPACE,
+  DEFAULT_SERVICE_NAME,
+  defaultServingNames,
+  generateCa,
+  generateServingCertificate,
+  type CertificateKeyPair,
+} from './generate.js';
+import { mergeCaBundles, parsePemCertificates, splitPemCertificates } from './pem.js';
+
+export const CERT_FILE_NAMES = {
+  caCert: 'ca.crt',
+  caKey: 'ca.key',
+  /** Current CA plus older CAs that have not expired: what callers should trust. */
+  caBundle: 'ca-bundle.crt',
+  cert: 'tls.crt',
+  key: 'tls.key',
+} as const;
+
+export const DEFAULT_RENEW_BEFORE_MS = 30 * 24 * 60 * 60 * 1000;
+
+export type CertificateErrorCode = 'MISSING_FILE' | 'UNREADABLE_FILE' | 'BAD_CERTIFICATE' | 'BAD_KEY' | 'KEY_MISMATCH';
+
+export class CertificateError extends Error {
+  constructor(
+    readonly code: CertificateErrorCode,
+    message: string,
+    readonly file?: string,
+  ) {
+    super(message);
+    this.name = 'CertificateError';
+  }
+}
+
+/** A certificate (possibly followed by its chain) and the private key that matches it. */
+export interface CertificatePair {
+  /** PEM as read: leaf first, then any intermediates. */
+  readonly cert: string;
+  readonly key: string;
+  readonly x509: X509Certificate;
+  readonly notAfter: Date;
+  /** SHA-256 fingerprint of the leaf, e.g. "AB:CD:...". */
+  readonly fingerprint: string;
+}
+
+/** Reads a PEM pair and proves the key belongs to the (first) certificate. */
+export async function loadCertificatePair(certFile: string, keyFile: string): Promise<CertificatePair> {
+  const [cert, key] = await Promise.all([readText(certFile), readText(keyFile)]);
+  return parseCertificatePair(cert, key, { certFile, keyFile });
+}
+
+export function parseCertificatePair(cert: string, key: string, files: { certFile?: string; keyFile?: string } = {}): CertificatePair {
+  const leafPem = splitPemCertificates(cert)[0];
+  if (leafPem === undefined) throw new CertificateError('BAD_CERTIFICATE', `no PEM certificate in ${files.certFile ?? 'certificate'}`, files.certFile);
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(leafPem);
+  } catch (error) {
+    throw new CertificateError('BAD_CERTIFICATE', `unreadable certificate in ${files.certFile ?? 'certificate'}: ${(error as Error).message}`, files.certFile);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (error) {
+    throw new CertificateError('BAD_KEY', `unreadable private key in ${files.keyFile ?? 'key'}: ${(error as Error).message}`, files.keyFile);
+  }
+  if (!x509.checkPrivateKey(privateKey)) {
+    throw new CertificateError(
+      'KEY_MISMATCH',
+      `the private key in ${files.keyFile ?? 'key'} does not belong to the certificate in ${files.certFile ?? 'certificate'}`,
+      files.keyFile,
+    );
+  }
+  return { cert, key, x509, notAfter: new Date(x509.validTo), fingerprint: x509.fingerprint256 };
+}
+
+export interface EnsureServingCertificatesOptions {
+  certDir: string;
+  serviceName?: string;
+  namespace?: string;
+  extraDnsNames?: string[];
+  extraIps?: string[];
+  /** Renew a certificate once it expires within this many milliseconds (default 30 days). */
+  renewBefore?: number;
+  now?: Date;
+  caValidityDays?: number;
+  leafValidityDays?: number;
+}
+
+/**
+ * unchanged: all good; generated: new CA + leaf; renewed-leaf: new leaf, same CA; rotated-ca: new
+ * CA + leaf, old CA kept in the bundle; external: a serving pair without a CA key (e.g. a mounted
+ * cert-manager Secret), left alone for its owner to renew.
+ */
+export type CertificateAction = 'unchanged' | 'generated' | 'renewed-leaf' | 'rotated-ca' | 'external';
+
+export interface ServingCertificateSet {
+  certDir: string;
+  caFile: string;
+  caKeyFile: string;
+  caBundleFile: string;
+  certFile: string;
+  keyFile: string;
+  /** undefined only for `external` sets without a readable ca.crt. */
+  caNotAfter: Date | undefined;
+  certNotAfter: Date;
+  action: CertificateAction;
+  /** Why something was (re)issued, for the log. */
+  reasons: string[];
+}
+
+export function certificatePaths(certDir: string): { caFile: string; caKeyFile: string; caBundleFile: string; certFile: string; keyFile: string } {
+  return {
+    caFile: join(certDir, CERT_FILE_NAMES.caCert),
+    caKeyFile: join(certDir, CERT_FILE_NAMES.caKey),
+    caBundleFile: join(certDir, CERT_FILE_NAMES.caBundle),
+    certFile: join(certDir, CERT_FILE_NAMES.cert),
+    keyFile: join(certDir, CERT_FILE_NAMES.key),
+  };
+}
+
+/**
+ * Makes the self-managed set in `certDir` good for at least `renewBefore`: generates what is
+ * missing, renews a leaf that expires soon (or no longer matches the CA or the names), and rotates
+ * a CA that expires soon, keeping the old one in ca-bundle.crt until it expires.
+ */
+export async function ensureServingCertificates(options: EnsureServingCertificatesOptions): Promise<ServingCertificateSet> {
+  const now = options.now ?? new Date();
+  const renewBefore = options.renewBefore ?? DEFAULT_RENEW_BEFORE_MS;
+  const paths = { certDir: options.certDir, ...certificatePaths(options.certDir) };
+  const defaults = defaultServingNames(options.serviceName ?? DEFAULT_SERVICE_NAME, options.namespace ?? DEFAULT_NAMESPACE);
+  const names = {
+    dnsNames: [...new Set([...defaults.dnsNames, ...(options.extraDnsNames ?? [])])],
+    ipAddresses: [...new Set([...defaults.ipAddresses, ...(options.extraIps ?? [])])],
+  };
+  const expiresSoon = (notAfter: Date): boolean => notAfter.getTime() - now.getTime() <= renewBefore;
+  const issueLeaf = (ca: CertificateKeyPair): CertificateKeyPair =>
+    generateServingCertificate(ca, { ...names, validityDays: options.leafValidityDays, now });
+  const reasons: string[] = [];
+
+  await mkdir(options.certDir, { recursive: true });
+  const existingCa = await readOptionalPair(paths.caFile, paths.caKeyFile);
+  if (existingCa === undefined && (await readOptionalText(paths.caKeyFile)) === undefined) {
+    const external = await readOptionalPair(paths.certFile, paths.keyFile);
+    if (external !== undefined) {
+      const caText = await readOptionalText(paths.caFile);
+      const caNotAfter = caText === undefined ? undefined : parsePemCertificates(caText).certificates[0]?.notAfter;
+      return { ...paths, caNotAfter, certNotAfter: external.notAfter, action: 'external', reasons: [] };
+    }
+  }
+  if (existingCa === undefined) {
+    const ca = generateCa({ validityDays: options.caValidityDays, now });
+    const leaf = issueLeaf(ca);
+    await writeCertificateSet(options.certDir, { ca, serving: leaf, caBundlePem: ca.certPem });
+    return { ...paths, caNotAfter: ca.notAfter, certNotAfter: leaf.notAfter, action: 'generated', reasons: ['no CA in the directory'] };
+  }
+
+  if (expiresSoon(existingCa.notAfter)) {
+    reasons.push(`CA expires ${existingCa.notAfter.toISOString()}`);
+    const ca = generateCa({ validityDays: options.caValidityDays, now });
+    const leaf = issueLeaf(ca);
+    const previous = (await readOptionalText(paths.caBundleFile)) ?? existingCa.cert;
+    const bundle = mergeCaBundles(`${previous}${existingCa.cert}`, ca.certPem, now);
+    await writeCertificateSet(options.certDir, { ca, serving: leaf, caBundlePem: bundle.pem });
+    return { ...paths, caNotAfter: ca.notAfter, certNotAfter: leaf.notAfter, action: 'rotated-ca', reasons };
+  }
+
+  const caPair: CertificateKeyPair = {
+    certPem: existingCa.cert,
+    keyPem: existingCa.key,
+    notBefore: new Date(existingCa.x509.validFrom),
+    notAfter: existingCa.notAfter,
+    serialNumber: existingCa.x509.serialNumber,
+  };
+  const bundleText = await readOptionalText(paths.caBundleFile);
+  const bundle = mergeCaBundles(bundleText ?? '', existingCa.cert, now);
+  if (bundleText !== bundle.pem) await writeAtomically(paths.caBundleFile, bundle.pem, 0o644);
+
+  let leaf: CertificatePair | undefined;
+  try {
+    leaf = await readOptionalPair(paths.certFile, paths.keyFile);
+    if (leaf === undefined) reasons.push('no serving certificate');
+  } catch (error) {
+    reasons.push(`serving certificate unusable: ${(error as Error).message}`);
+  }
+  if (leaf !== undefined) {
+    if (expiresSoon(leaf.notAfter)) reasons.push(`serving certificate expires ${leaf.notAfter.toISOString()}`);
+    if (!leaf.x509.verify(existingCa.x509.publicKey)) reasons.push('serving certificate not signed by the current CA');
+    const missing = [
+      ...names.dnsNames.filter((name) => leaf!.x509.checkHost(name, { wildcards: false }) === undefined),
+      ...names.ipAddresses.filter((ip) => leaf!.x509.checkIP(ip) === undefined),
+    ];
+    if (missing.length > 0) reasons.push(`serving certificate does not cover ${missing.join(', ')}`);
+  }
+  if (reasons.length === 0) {
+    return { ...paths, caNotAfter: existingCa.notAfter, certNotAfter: leaf!.notAfter, action: 'unchanged', reasons };
+  }
+  const renewed = issueLeaf(caPair);
+  await writeLeaf(paths, renewed);
+  return { ...paths, caNotAfter: existingCa.notAfter, certNotAfter: renewed.notAfter, action: 'renewed-leaf', reasons };
+}
+
+/** Writes ca.crt, ca.key, ca-bundle.crt (default: the CA alone), tls.key and tls.crt, keys 0600. */
+export async function writeCertificateSet(
+  certDir: string,
+  set: { ca: CertificateKeyPair; serving: CertificateKeyPair; caBundlePem?: string },
+): Promise<ReturnType<typeof certificatePaths>> {
+  const paths = certificatePaths(certDir);
+  await mkdir(certDir, { recursive: true });
+  await writeAtomically(paths.caKeyFile, set.ca.keyPem, 0o600);
+  await writeAtomically(paths.caFile, set.ca.certPem, 0o644);
+  await writeAtomically(paths.caBundleFile, set.caBundlePem ?? set.ca.certPem, 0o644);
+  await writeLeaf(paths, set.serving);
+  return paths;
+}
+
+async function writeLeaf(paths: { certFile: string; keyFile: string }, leaf: CertificateKeyPair): Promise<void> {
+  // Key first: a reader that catches the moment between the two sees a mismatch and waits for the
+  // next event, never a new certificate paired with a key it does not have yet.
+  await writeAtomically(paths.keyFile, leaf.keyPem, 0o600);
+  await writeAtomically(paths.certFile, leaf.certPem, 0o644);
+}
+
+/** Write to a temporary file beside the target, then rename over it. */
+export async function writeAtomically(file: string, content: string, mode: number): Promise<void> {
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temporary, content, { mode });
+    await chmod(temporary, mode);
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new CertificateError('MISSING_FILE', `file not found: ${file}`, file);
+    throw new CertificateError('UNREADABLE_FILE', `cannot read ${file}: ${(error as Error).message}`, file);
+  }
+}
+
+async function readOptionalText(file: string): Promise<string | undefined> {
+  try {
+    return await readText(file);
+  } catch (error) {
+    if (error instanceof CertificateError && error.code === 'MISSING_FILE') return undefined;
+    throw error;
+  }
+}
+
+/** undefined when either file is missing; throws when they exist but do not make a pair. */
+async function readOptionalPair(certFile: string, keyFile: string): Promise<CertificatePair | undefined> {
+  const [cert, key] = await Promise.all([readOptionalText(certFile), readOptionalText(keyFile)]);
+  if (cert === undefined || key === undefined) return undefined;
+  return parseCertificatePair(cert, key, { certFile, keyFile });
+}
