@@ -2,7 +2,7 @@
  * The HTTPS admission server: one place that registers every plugin. HTTP/1.1 only (the API server
  * never speaks HTTP/2 to webhooks), TLS 1.2+, bodies bounded, errors never leak a stack.
  */
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { App } from './app.js';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Logger } from 'pino';
@@ -38,7 +38,7 @@ export function buildAdmissionServer(options: AdmissionServerOptions): App {
   const app = Fastify({
     https: { minVersion: 'TLSv1.2', ...options.tls },
     loggerInstance: options.logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyLimit,
     // The API server (Go) keeps idle connections 90 s; closing ours sooner races its reuse and
     // fails non-idempotent POSTs with EOF. Outlive it.
