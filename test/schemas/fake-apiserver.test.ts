@@ -53,7 +53,7 @@ describe('FakeApiServer', () => {
     fresh.webhooks![0]!.clientConfig.caBundle = 'TkVX';
     const replaced = await api.replaceValidatingWebhookConfiguration({ name: 'backend-webhook', body: fresh });
     expect(replaced.webhooks?.[0]?.clientConfig.caBundle).toBe('TkVX');
-    const stored = server.get(VALIDATING_WEBHOOKS, undefined, 'backend-webhook') as { webhooks: Array<{ clientConfig: { caBundle?: string } }> };
+    const stored = server.get(VALIDATING_WEBHOOKS, undefined, 'backend-webhook') as unknown as { webhooks: Array<{ clientConfig: { caBundle?: string } }> };
     expect(stored.webhooks[0]?.clientConfig.caBundle).toBe('TkVX');
 
     await expect(api.readValidatingWebhookConfiguration({ name: 'missing' })).rejects.toMatchObject({ code: 404 });
