@@ -124,6 +124,16 @@ export class ExtensionSchemaRegistry implements SchemaRegistry {
     await Promise.all(this.sources.map((s) => s.stop()));
   }
 
+  /**
+   * Whether a cluster source trusts ConfigMaps in this namespace. With no cluster source (files
+   * only) nothing in the cluster is read, so no namespace is singled out: true.
+   */
+  isTrustedNamespace(namespace: string): boolean {
+    const judges = this.sources.filter((s) => typeof s.isTrustedNamespace === 'function');
+    if (judges.length === 0) return true;
+    return judges.some((s) => s.isTrustedNamespace!(namespace));
+  }
+
   snapshot(): SchemaLookup {
     return this.current;
   }

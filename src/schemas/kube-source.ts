@@ -160,6 +160,16 @@ export class KubeConfigMapSource implements ConfigMapSource {
     for (const resolve of this.syncWaiters.splice(0)) resolve();
   }
 
+  /** False until start() has resolved the namespaces. */
+  isTrustedNamespace(namespace: string): boolean {
+    return this.trusted.has(namespace);
+  }
+
+  /** The resolved trusted namespaces (empty before start()). */
+  get trustedNamespaces(): string[] {
+    return [...this.trusted];
+  }
+
   hasSynced(): boolean {
     return this.scopes.length > 0 && this.scopes.every((s) => s.synced);
   }

@@ -62,6 +62,11 @@ export interface ConfigMapSource {
   stop(): Promise<void>;
   /** True once the first full listing has been delivered. */
   hasSynced(): boolean;
+  /**
+   * For sources that read a cluster: whether ConfigMaps in this namespace are trusted. Sources
+   * without namespaces (files) leave it out.
+   */
+  isTrustedNamespace?(namespace: string): boolean;
 }
 
 /** `namespace/name` (or just `name` when namespace-less), for logs and reports. */

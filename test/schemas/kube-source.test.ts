@@ -253,6 +253,8 @@ describe('KubeConfigMapSource through @kubernetes/client-node against a fake API
     await source.whenSynced();
     expect(servedRequirement(registry)).toBe('a');
     expect(await eventCount(metrics, 'ignored_untrusted')).toBe(1);
+    expect(registry.isTrustedNamespace('platform')).toBe(true);
+    expect(registry.isTrustedNamespace('tenant-a')).toBe(false);
     server.create(CONFIGMAPS, schemaCm('evil-2', { namespace: 'tenant-b', type: 'example.com/Other' }));
     await untilAsync(async () => (await eventCount(metrics, 'ignored_untrusted')) >= 2, 'the second untrusted ConfigMap');
     expect(registry.snapshot().get('example.com/Other')).toBeUndefined();
