@@ -1,0 +1,87 @@
+/**
+ * The composition root of `serve`: builds the logger, metrics, certificates, schema registry and
+ * servers from a resolved ServeConfig, starts them, and wires graceful shutdown. No logic of its own.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { buildAdmissionServer, isServing } from '../admission/server.js';
+import { reviewConfigMapRequest } from '../admission/configmap-handler.js';
+import { EXTENSION_SCHEMA_LABEL, reviewSchemaConfigMap } from '../schemas/configmap.js';
+import { ShutdownController } from '../lifecycle/shutdown.js';
+import { Metrics } from '../observability/metrics.js';
+import { buildMetricsServer } from '../observability/metrics-server.js';
+import { startSchemaRegistry } from './serve-registry.js';
+import { prepareServingTls } from './serve-tls.js';
+import type { ServeConfig } from './serve-config.js';
+import { UsageError } from './usage-error.js';
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: { app: 'backend-webhook' }, timestamp: pino.stdTimeFunctions.isoTime });
+}
+
+export async function runServe(config: ServeConfig): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const metrics = new Metrics({ processMetrics: true });
+
+  for (const file of [config.tlsCertFile, config.tlsKeyFile, config.clientCaFile]) {
+    if (file !== undefined && !existsSync(file)) throw new UsageError(`file not found: ${file}`);
+  }
+  if (config.schemaSource === 'files' && !existsSync(config.schemaDir)) {
+    throw new UsageError(`--schema-dir ${config.schemaDir} does not exist`);
+  }
+
+  const tls = await prepareServingTls(config, logger, metrics);
+  const schemas = await startSchemaRegistry(config, logger, metrics);
+  const registry = schemas.registry;
+
+  const app = buildAdmissionServer({
+    tls: tls.serverOptions,
+    logger,
+    metrics,
+    registry,
+    validation: config.validation,
+    bodyLimit: config.bodyLimit,
+    maxDepth: config.maxDepth,
+    ready: () => !shutdown.isDraining,
+    extraEndpoints: [
+      {
+        path: '/validate-extension-schema',
+        name: 'validate-extension-schema',
+        handle: (req) =>
+          reviewConfigMapRequest(req, {
+            reviewers: [{ label: EXTENSION_SCHEMA_LABEL, what: 'extension schema', review: (cm) => reviewSchemaConfigMap(cm) }],
+            isTrustedNamespace: (ns) => schemas.isTrustedNamespace(ns),
+          }),
+      },
+    ],
+  });
+  const ready = (): boolean => isServing(app) && registry.isReady() && !shutdown.isDraining;
+
+  const metricsApp = config.metricsPort > 0 ? buildMetricsServer({ logger, metrics, health: { ready } }) : undefined;
+  const shutdown = new ShutdownController({
+    app,
+    logger,
+    delayMs: config.shutdownDelaySeconds * 1000,
+    graceMs: config.shutdownGraceSeconds * 1000,
+    cleanups: [() => tls.stop(), () => schemas.stop(), async () => metricsApp?.close()],
+    exit: (code) => process.exit(code),
+  });
+  shutdown.installSignalHandlers();
+
+  await app.listen({ port: config.port, host: config.host });
+  tls.attach(app.server);
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  let metricsPort: number | undefined;
+  if (metricsApp) {
+    await metricsApp.listen({ port: config.metricsPort, host: config.metricsHost });
+    const maddr = metricsApp.server.address();
+    metricsPort = typeof maddr === 'object' && maddr ? maddr.port : config.metricsPort;
+  }
+  logger.info(
+    { port, host: config.host, metricsPort, certDir: resolve(config.certDir), schemaSource: config.schemaSource, caFile: tls.caFile },
+    'backend-webhook listening',
+  );
+  if (config.injectCa) await tls.injectCa(config);
+}
