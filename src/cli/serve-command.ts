@@ -1,6 +1,7 @@
 /** `backend-webhook serve`: flags, their environment variables and defaults. */
 import { Command } from 'commander';
 import { PUBLISHED_MCP_VERSIONS } from '../backend/options.js';
+import { defaultExtensionSchemaDir } from '../schemas/file-source.js';
 import { flag } from './option.js';
 import {
   parseBoolean,
@@ -11,7 +12,6 @@ import {
   parseDnsSubdomain,
   parseIntInRange,
   parseMcpVersion,
-  parsePort,
   parsePortOrZero,
   repeatable,
 } from './parsers.js';
@@ -63,7 +63,7 @@ export function serveCommand(): Command {
     .addOption(flag('--service-name <name>', 'Service name, for the generated certificate SANs').argParser(parseDnsLabel).default(DEFAULT_SERVICE_NAME))
     .addOption(flag('--service-namespace <ns>', 'Service namespace, for the generated certificate SANs').argParser(parseDnsLabel).default(DEFAULT_SERVICE_NAMESPACE))
     .addOption(flag('--schema-source <source>', 'where extension schemas come from: files or kubernetes').argParser(parseChoice(['files', 'kubernetes'] as const)).default('files'))
-    .addOption(flag('--schema-dir <dir>', 'directory of extension-schema ConfigMap YAML files').default('schemas/extensions'))
+    .addOption(flag('--schema-dir <dir>', 'directory of extension-schema ConfigMap YAML files').default(defaultExtensionSchemaDir(), 'schemas/extensions'))
     .addOption(flag('--trusted-namespace <ns>', 'namespace allowed to register schemas (repeatable; default: the pod namespace)').argParser(repeatable(parseDnsLabel)))
     .addOption(flag('--kubeconfig <file>', 'kubeconfig for the kubernetes source (default: in-cluster)'))
     .addOption(flag('--metrics-port <port>', 'plain-HTTP port for /metrics, /healthz, /readyz (0: off)').argParser(parsePortOrZero).default(9090))

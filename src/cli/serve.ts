@@ -11,7 +11,7 @@ import { EXTENSION_SCHEMA_LABEL, reviewSchemaConfigMap } from '../schemas/config
 import { ShutdownController } from '../lifecycle/shutdown.js';
 import { Metrics } from '../observability/metrics.js';
 import { buildMetricsServer } from '../observability/metrics-server.js';
-import { startSchemaRegistry } from './serve-registry.js';
+import { startSchemaRegistry } from '../schemas/startup.js';
 import { prepareServingTls } from './serve-tls.js';
 import type { ServeConfig } from './serve-config.js';
 import { UsageError } from './usage-error.js';
@@ -32,8 +32,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
   }
 
   const tls = await prepareServingTls(config, logger, metrics);
-  const schemas = await startSchemaRegistry(config, logger, metrics);
-  const registry = schemas.registry;
+  const registry = await startSchemaRegistry(config, logger, metrics);
 
   const app = buildAdmissionServer({
     tls: tls.serverOptions,
@@ -51,7 +50,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
         handle: (req) =>
           reviewConfigMapRequest(req, {
             reviewers: [{ label: EXTENSION_SCHEMA_LABEL, what: 'extension schema', review: (cm) => reviewSchemaConfigMap(cm) }],
-            isTrustedNamespace: (ns) => schemas.isTrustedNamespace(ns),
+            isTrustedNamespace: (ns) => registry.isTrustedNamespace(ns),
           }),
       },
     ],
@@ -64,7 +63,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
     logger,
     delayMs: config.shutdownDelaySeconds * 1000,
     graceMs: config.shutdownGraceSeconds * 1000,
-    cleanups: [() => tls.stop(), () => schemas.stop(), async () => metricsApp?.close()],
+    cleanups: [() => tls.stop(), () => registry.stop(), async () => metricsApp?.close()],
     exit: (code) => process.exit(code),
   });
   shutdown.installSignalHandlers();
