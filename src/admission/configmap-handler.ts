@@ -58,3 +58,10 @@ export function reviewConfigMapRequest(req: AdmissionRequest, ctx: ConfigMapHand
   if (errors.length) verdict.status = invalidStatus({ group: '', kind: 'ConfigMap', name: configMap.metadata.name }, errors);
   return verdict;
 }
+
+export const CONFIGMAP_ENDPOINT_PATH = '/validate-extension-schema';
+
+/** The ConfigMap webhook endpoint (path kept from issue 3; it judges every registration label). */
+export function configMapEndpoint(ctx: ConfigMapHandlerContext): { path: string; name: string; handle: (req: AdmissionRequest) => Verdict } {
+  return { path: CONFIGMAP_ENDPOINT_PATH, name: 'validate-extension-schema', handle: (req) => reviewConfigMapRequest(req, ctx) };
+}

@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { buildAdmissionServer, isServing } from '../admission/server.js';
-import { reviewConfigMapRequest } from '../admission/configmap-handler.js';
-import { EXTENSION_SCHEMA_LABEL, reviewSchemaConfigMap } from '../schemas/configmap.js';
+import { configMapEndpoint } from '../admission/configmap-handler.js';
+import { extensionSchemaReviewer } from '../schemas/configmap.js';
 import { ShutdownController } from '../lifecycle/shutdown.js';
 import { Metrics } from '../observability/metrics.js';
 import { buildMetricsServer } from '../observability/metrics-server.js';
@@ -44,15 +44,10 @@ export async function runServe(config: ServeConfig): Promise<void> {
     maxDepth: config.maxDepth,
     ready: () => !shutdown.isDraining,
     extraEndpoints: [
-      {
-        path: '/validate-extension-schema',
-        name: 'validate-extension-schema',
-        handle: (req) =>
-          reviewConfigMapRequest(req, {
-            reviewers: [{ label: EXTENSION_SCHEMA_LABEL, what: 'extension schema', review: (cm) => reviewSchemaConfigMap(cm) }],
-            isTrustedNamespace: (ns) => registry.isTrustedNamespace(ns),
-          }),
-      },
+      configMapEndpoint({
+        reviewers: [extensionSchemaReviewer],
+        isTrustedNamespace: (ns) => registry.isTrustedNamespace(ns),
+      }),
     ],
   });
   const ready = (): boolean => isServing(app) && registry.isReady() && !shutdown.isDraining;

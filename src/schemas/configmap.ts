@@ -77,3 +77,10 @@ export function reviewSchemaConfigMap(cm: ConfigMapObject, limits: SchemaCompile
   }
   return errors;
 }
+
+/** The ConfigMap webhook's reviewer for extension-schema registrations. */
+export const extensionSchemaReviewer = {
+  label: EXTENSION_SCHEMA_LABEL,
+  what: 'extension schema',
+  review: (cm: ConfigMapObject): FieldError[] => reviewSchemaConfigMap(cm),
+};
