@@ -1,0 +1,70 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCertsCommand, type CertsCommandOptions } from '../../src/cli/certs.js';
+import { loadCertificatePair } from '../../src/tls/cert-files.js';
+
+let root: string;
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'bw-certs-cmd-'));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function capture() {
+  const lines = { out: [] as string[], err: [] as string[] };
+  return { lines, output: { out: (l: string) => void lines.out.push(l), err: (l: string) => void lines.err.push(l) } };
+}
+
+const options = (outDir: string, extra: Partial<CertsCommandOptions> = {}): CertsCommandOptions => ({
+  outDir,
+  dnsNames: [],
+  ipAddresses: [],
+  serviceName: 'hooks',
+  namespace: 'platform',
+  validityDays: 90,
+  force: false,
+  ...extra,
+});
+
+describe('runCertsCommand', () => {
+  it('writes a CA and a serving certificate for the Service names plus extras, and lists what it wrote', async () => {
+    const outDir = join(root, 'a');
+    const { lines, output } = capture();
+    expect(await runCertsCommand(options(outDir, { dnsNames: ['hooks.example.com'], ipAddresses: ['10.0.0.9'] }), output)).toBe(0);
+    expect(lines.out.filter((l) => l.startsWith('wrote ')).map((l) => l.split(' ')[1])).toEqual(
+      ['ca.crt', 'ca.key', 'ca-bundle.crt', 'tls.crt', 'tls.key'].map((f) => join(outDir, f)),
+    );
+    const pair = await loadCertificatePair(join(outDir, 'tls.crt'), join(outDir, 'tls.key'));
+    const ca = new X509Certificate(readFileSync(join(outDir, 'ca.crt')));
+    expect(pair.x509.verify(ca.publicKey)).toBe(true);
+    for (const name of ['localhost', 'hooks.platform.svc', 'hooks.platform.svc.cluster.local', 'hooks.example.com']) expect(pair.x509.checkHost(name)).toBe(name);
+    expect(pair.x509.checkIP('10.0.0.9')).toBe('10.0.0.9');
+    expect(pair.x509.checkIP('::1')).toBe('::1');
+    const days = (new Date(pair.x509.validTo).getTime() - new Date(pair.x509.validFrom).getTime()) / 86_400_000;
+    expect(Math.round(days * 24)).toBe(90 * 24 + 1); // 90 days plus the hour of clock-skew allowance
+    expect(statSync(join(outDir, 'tls.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(outDir, 'ca.key')).mode & 0o777).toBe(0o600);
+  });
+
+  it('does not overwrite existing files without force, and does with it', async () => {
+    const outDir = join(root, 'b');
+    expect(await runCertsCommand(options(outDir), capture().output)).toBe(0);
+    const before = readFileSync(join(outDir, 'tls.crt'), 'utf8');
+    const refused = capture();
+    expect(await runCertsCommand(options(outDir), refused.output)).toBe(1);
+    expect(refused.lines.err[0]).toMatch(/already exist; use --force/);
+    expect(readFileSync(join(outDir, 'tls.crt'), 'utf8')).toBe(before);
+    expect(await runCertsCommand(options(outDir, { force: true }), capture().output)).toBe(0);
+    expect(readFileSync(join(outDir, 'tls.crt'), 'utf8')).not.toBe(before);
+  });
+
+  it('a bad IP address is a usage error (exit 2) and writes nothing', async () => {
+    const outDir = join(root, 'c');
+    const { lines, output } = capture();
+    expect(await runCertsCommand(options(outDir, { ipAddresses: ['10.0.0.300'] }), output)).toBe(2);
+    expect(lines.err).toEqual(['error: not an IP address: "10.0.0.300"']);
+    expect(() => statSync(join(outDir, 'ca.crt'))).toThrow();
+  });
+});
