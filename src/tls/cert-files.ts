@@ -88,8 +88,13 @@ export interface EnsureServingCertificatesOptions {
   namespace?: string;
   extraDnsNames?: string[];
   extraIps?: string[];
-  /** Renew a certificate once it expires within this many milliseconds (default 30 days). */
+  /** Renew the serving certificate once it expires within this many milliseconds (default 30 days). */
   renewBefore?: number;
+  /**
+   * Rotate the CA once it expires within this many milliseconds (default 2 x renewBefore), so the
+   * new CA is in the bundle well before a leaf from it is served. Keep it below the CA's lifetime.
+   */
+  caRenewBefore?: number;
   now?: Date;
   caValidityDays?: number;
   leafValidityDays?: number;
@@ -97,7 +102,7 @@ export interface EnsureServingCertificatesOptions {
 
 /**
  * unchanged: all good; generated: new CA + leaf; renewed-leaf: new leaf, same CA; rotated-ca: new
- * CA + leaf, old CA kept in the bundle; external: a serving pair without a CA key (e.g. a mounted
+ * CA, old CA kept in the bundle (the leaf too is replaced only if it was due); external: a serving pair without a CA key (e.g. a mounted
  * cert-manager Secret), left alone for its owner to renew.
  */
 export type CertificateAction = 'unchanged' | 'generated' | 'renewed-leaf' | 'rotated-ca' | 'external';
@@ -129,22 +134,25 @@ export function certificatePaths(certDir: string): { caFile: string; caKeyFile: 
 
 /**
  * Makes the self-managed set in `certDir` good for at least `renewBefore`: generates what is
- * missing, renews a leaf that expires soon (or no longer matches the CA or the names), and rotates
- * a CA that expires soon, keeping the old one in ca-bundle.crt until it expires.
+ * missing, renews a leaf that expires soon (or that callers would not trust, or that misses a
+ * name), and rotates the CA in stages. A CA within `caRenewBefore` of expiry is replaced first,
+ * with the old one kept in ca-bundle.crt until it expires, while the current leaf keeps serving;
+ * the leaf moves to the new CA only when it is itself due. That leaves time (up to renewBefore)
+ * for the bundle to reach every caller's caBundle before any caller meets the new chain.
  */
 export async function ensureServingCertificates(options: EnsureServingCertificatesOptions): Promise<ServingCertificateSet> {
   const now = options.now ?? new Date();
   const renewBefore = options.renewBefore ?? DEFAULT_RENEW_BEFORE_MS;
+  const caRenewBefore = options.caRenewBefore ?? 2 * renewBefore;
   const paths = { certDir: options.certDir, ...certificatePaths(options.certDir) };
   const defaults = defaultServingNames(options.serviceName ?? DEFAULT_SERVICE_NAME, options.namespace ?? DEFAULT_NAMESPACE);
   const names = {
     dnsNames: [...new Set([...defaults.dnsNames, ...(options.extraDnsNames ?? [])])],
     ipAddresses: [...new Set([...defaults.ipAddresses, ...(options.extraIps ?? [])])],
   };
-  const expiresSoon = (notAfter: Date): boolean => notAfter.getTime() - now.getTime() <= renewBefore;
+  const remaining = (notAfter: Date): number => notAfter.getTime() - now.getTime();
   const issueLeaf = (ca: CertificateKeyPair): CertificateKeyPair =>
     generateServingCertificate(ca, { ...names, validityDays: options.leafValidityDays, now });
-  const reasons: string[] = [];
 
   await mkdir(options.certDir, { recursive: true });
   const existingCa = await readOptionalPair(paths.caFile, paths.caKeyFile);
@@ -163,49 +171,65 @@ export async function ensureServingCertificates(options: EnsureServingCertificat
     return { ...paths, caNotAfter: ca.notAfter, certNotAfter: leaf.notAfter, action: 'generated', reasons: ['no CA in the directory'] };
   }
 
-  if (expiresSoon(existingCa.notAfter)) {
-    reasons.push(`CA expires ${existingCa.notAfter.toISOString()}`);
-    const ca = generateCa({ validityDays: options.caValidityDays, now });
-    const leaf = issueLeaf(ca);
-    const previous = (await readOptionalText(paths.caBundleFile)) ?? existingCa.cert;
-    const bundle = mergeCaBundles(`${previous}${existingCa.cert}`, ca.certPem, now);
-    await writeCertificateSet(options.certDir, { ca, serving: leaf, caBundlePem: bundle.pem });
-    return { ...paths, caNotAfter: ca.notAfter, certNotAfter: leaf.notAfter, action: 'rotated-ca', reasons };
-  }
-
-  const caPair: CertificateKeyPair = {
-    certPem: existingCa.cert,
-    keyPem: existingCa.key,
-    notBefore: new Date(existingCa.x509.validFrom),
-    notAfter: existingCa.notAfter,
-    serialNumber: existingCa.x509.serialNumber,
-  };
   const bundleText = await readOptionalText(paths.caBundleFile);
-  const bundle = mergeCaBundles(bundleText ?? '', existingCa.cert, now);
-  if (bundleText !== bundle.pem) await writeAtomically(paths.caBundleFile, bundle.pem, 0o644);
+  let ca = toKeyPair(existingCa);
+  let bundle = mergeCaBundles(bundleText ?? '', existingCa.cert, now).pem;
+  let action: CertificateAction = 'unchanged';
+  const reasons: string[] = [];
+  if (remaining(existingCa.notAfter) <= caRenewBefore) {
+    reasons.push(`CA expires ${existingCa.notAfter.toISOString()}`);
+    ca = generateCa({ validityDays: options.caValidityDays, now });
+    bundle = mergeCaBundles(bundle, ca.certPem, now).pem;
+    await writeAtomically(paths.caKeyFile, ca.keyPem, 0o600);
+    await writeAtomically(paths.caFile, ca.certPem, 0o644);
+    action = 'rotated-ca';
+  }
+  if (bundle !== bundleText) await writeAtomically(paths.caBundleFile, bundle, 0o644);
 
+  const leafProblems = await checkLeaf(paths, names, bundle, (notAfter) => remaining(notAfter) <= renewBefore);
+  if ('problems' in leafProblems) {
+    const renewed = issueLeaf(ca);
+    await writeLeaf(paths, renewed);
+    return {
+      ...paths,
+      caNotAfter: ca.notAfter,
+      certNotAfter: renewed.notAfter,
+      action: action === 'rotated-ca' ? 'rotated-ca' : 'renewed-leaf',
+      reasons: [...reasons, ...leafProblems.problems],
+    };
+  }
+  return { ...paths, caNotAfter: ca.notAfter, certNotAfter: leafProblems.notAfter, action, reasons };
+}
+
+/** Why the leaf on disk must be replaced, or its expiry when it may stay. */
+async function checkLeaf(
+  paths: { certFile: string; keyFile: string },
+  names: { dnsNames: string[]; ipAddresses: string[] },
+  trustedBundle: string,
+  expiresSoon: (notAfter: Date) => boolean,
+): Promise<{ problems: string[] } | { notAfter: Date }> {
   let leaf: CertificatePair | undefined;
   try {
     leaf = await readOptionalPair(paths.certFile, paths.keyFile);
-    if (leaf === undefined) reasons.push('no serving certificate');
   } catch (error) {
-    reasons.push(`serving certificate unusable: ${(error as Error).message}`);
+    return { problems: [`serving certificate unusable: ${(error as Error).message}`] };
   }
-  if (leaf !== undefined) {
-    if (expiresSoon(leaf.notAfter)) reasons.push(`serving certificate expires ${leaf.notAfter.toISOString()}`);
-    if (!leaf.x509.verify(existingCa.x509.publicKey)) reasons.push('serving certificate not signed by the current CA');
-    const missing = [
-      ...names.dnsNames.filter((name) => leaf!.x509.checkHost(name, { wildcards: false }) === undefined),
-      ...names.ipAddresses.filter((ip) => leaf!.x509.checkIP(ip) === undefined),
-    ];
-    if (missing.length > 0) reasons.push(`serving certificate does not cover ${missing.join(', ')}`);
-  }
-  if (reasons.length === 0) {
-    return { ...paths, caNotAfter: existingCa.notAfter, certNotAfter: leaf!.notAfter, action: 'unchanged', reasons };
-  }
-  const renewed = issueLeaf(caPair);
-  await writeLeaf(paths, renewed);
-  return { ...paths, caNotAfter: existingCa.notAfter, certNotAfter: renewed.notAfter, action: 'renewed-leaf', reasons };
+  if (leaf === undefined) return { problems: ['no serving certificate'] };
+  const { x509 } = leaf;
+  const problems: string[] = [];
+  if (expiresSoon(leaf.notAfter)) problems.push(`serving certificate expires ${leaf.notAfter.toISOString()}`);
+  const trusted = parsePemCertificates(trustedBundle).certificates.some((ca) => x509.checkIssued(ca.x509) && x509.verify(ca.x509.publicKey));
+  if (!trusted) problems.push('serving certificate not signed by a CA in the bundle');
+  const missing = [
+    ...names.dnsNames.filter((name) => x509.checkHost(name, { wildcards: false }) === undefined),
+    ...names.ipAddresses.filter((ip) => x509.checkIP(ip) === undefined),
+  ];
+  if (missing.length > 0) problems.push(`serving certificate does not cover ${missing.join(', ')}`);
+  return problems.length > 0 ? { problems } : { notAfter: leaf.notAfter };
+}
+
+function toKeyPair(pair: CertificatePair): CertificateKeyPair {
+  return { certPem: pair.cert, keyPem: pair.key, notBefore: new Date(pair.x509.validFrom), notAfter: pair.notAfter, serialNumber: pair.x509.serialNumber };
 }
 
 /** Writes ca.crt, ca.key, ca-bundle.crt (default: the CA alone), tls.key and tls.crt, keys 0600. */

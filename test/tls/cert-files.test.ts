@@ -78,7 +78,7 @@ describe('ensureServingCertificates', () => {
     await expect(loadCertificatePair(first.certFile, first.keyFile)).resolves.toMatchObject({ fingerprint: leaf.fingerprint256 });
   });
 
-  it('rotates the CA before it expires, keeping the old CA in the bundle until it expires', async () => {
+  it('rotates a CA near expiry, keeping the old CA in the bundle until it expires; a leaf that is due moves to the new CA at once', async () => {
     const oldCa = x509(first.caFile);
     const now = new Date(T0.getTime() + 61 * DAY); // CA expires in 29 days
     const rotated = await ensureServingCertificates({ certDir: dir, serviceName: 'hooks', namespace: 'platform', extraDnsNames: ['hooks.example.com'], extraIps: ['10.9.8.7'], now, renewBefore: 30 * DAY });
@@ -107,7 +107,7 @@ describe('ensureServingCertificates', () => {
     writeFileSync(first.keyFile, other.serving.keyPem);
     const set = await ensureServingCertificates({ certDir: dir, serviceName: 'renamed', namespace: 'platform', now: new Date(T0.getTime() + 62 * DAY) });
     expect(set.action).toBe('renewed-leaf');
-    expect(set.reasons.join()).toMatch(/not signed by the current CA/);
+    expect(set.reasons.join()).toMatch(/not signed by a CA in the bundle/);
     expect(x509(first.certFile).verify(x509(first.caFile).publicKey)).toBe(true);
   });
 
@@ -130,6 +130,35 @@ describe('ensureServingCertificates', () => {
     writeFileSync(join(broken, 'ca.crt'), generateCa().certPem);
     writeFileSync(join(broken, 'ca.key'), generateCa().keyPem);
     expect(await errorCode(ensureServingCertificates({ certDir: broken }))).toBe('KEY_MISMATCH');
+  });
+});
+
+describe('staged CA rotation', () => {
+  it('adds the new CA to the bundle first and moves the leaf to it only when the leaf is due', async () => {
+    const certDir = join(root, 'staged');
+    const at = (days: number) =>
+      ensureServingCertificates({ certDir, now: new Date(T0.getTime() + days * DAY), caValidityDays: 100, leafValidityDays: 40, renewBefore: 10 * DAY, caRenewBefore: 30 * DAY });
+    expect((await at(0)).action).toBe('generated');
+    const oldCa = x509(join(certDir, 'ca.crt'));
+    expect((await at(31)).action).toBe('renewed-leaf');
+    expect((await at(62)).action).toBe('renewed-leaf'); // capped at the CA's expiry, day 100
+    const leafBeforeRotation = read(join(certDir, 'tls.crt'));
+
+    const rotation = await at(70); // CA has 30 days left, the leaf too: more than renewBefore
+    expect(rotation.action).toBe('rotated-ca');
+    const newCa = x509(join(certDir, 'ca.crt'));
+    expect(newCa.fingerprint256).not.toBe(oldCa.fingerprint256);
+    expect(fingerprints(join(certDir, 'ca-bundle.crt'))).toEqual([oldCa.fingerprint256, newCa.fingerprint256]);
+    expect(read(join(certDir, 'tls.crt'))).toBe(leafBeforeRotation); // still served, still trusted via the bundle
+    expect((await at(80)).action).toBe('unchanged');
+
+    const moved = await at(91);
+    expect(moved.action).toBe('renewed-leaf');
+    expect(x509(join(certDir, 'tls.crt')).verify(newCa.publicKey)).toBe(true);
+    expect(fingerprints(join(certDir, 'ca-bundle.crt'))).toEqual([oldCa.fingerprint256, newCa.fingerprint256]);
+
+    expect((await at(100)).action).toBe('unchanged');
+    expect(fingerprints(join(certDir, 'ca-bundle.crt'))).toEqual([newCa.fingerprint256]);
   });
 });
 
