@@ -33,7 +33,7 @@ function fqdnSni(destination: Record<string, unknown>): string | undefined {
 }
 
 /** Applies the spec's defaults to `object` in place; returns the dotted paths it set. */
-function applyDefaults(object: unknown): string[] {
+export function applyBuiltInDefaults(object: unknown): string[] {
   const set: string[] = [];
   if (!isPlainObject(object) || !isPlainObject(object['spec'])) return set;
   const destination = object['spec']['destination'];
@@ -58,13 +58,21 @@ function applyDefaults(object: unknown): string[] {
 
 /** The defaulting patch for `object` (any value: never throws; idempotent; never touches a set field). */
 export function defaultBackend(object: unknown): DefaultingResult {
+  return defaultBackendWith(object, applyBuiltInDefaults);
+}
+
+/**
+ * Runs `apply` (in-place defaulting steps, e.g. platform-policy defaults around the built-in ones)
+ * on a copy of `object` and returns one minimal patch from the original to the result.
+ */
+export function defaultBackendWith(object: unknown, apply: (copy: unknown) => string[]): DefaultingResult {
   try {
     // Both sides from the JSON text, so the patch is against exactly what the API server sent.
     const text = JSON.stringify(object);
     if (typeof text !== 'string') return NOTHING;
     const before: unknown = JSON.parse(text);
     const after: unknown = JSON.parse(text);
-    const defaulted = applyDefaults(after);
+    const defaulted = apply(after);
     if (defaulted.length === 0) return { patch: [], defaulted: [] };
     return { patch: jsonPatch.compare(before as object, after as object), defaulted };
   } catch {

@@ -13,7 +13,6 @@
  * - deleting the serving ConfigMap hands the type to the next oldest claimant.
  * Every change builds a new map (copy-on-write): a snapshot taken by a request never changes.
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { formatFieldError } from '../backend/field-errors.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -28,6 +27,7 @@ import {
   type SchemaRegistry,
 } from './registry.js';
 import { type ConfigMapObject, type ConfigMapOrigin, type ConfigMapSource, type ConfigMapSourceEvent, configMapRef } from './source.js';
+import { claimKeyOf, configMapVersion, SourceSet, UntrustedSeen } from './source-set.js';
 
 export const EXTENSION_REGISTRY_NAME = 'extension-schemas';
 
@@ -80,26 +80,18 @@ function olderFirst(a: Claim, b: Claim): number {
   return a.claimKey < b.claimKey ? -1 : a.claimKey > b.claimKey ? 1 : 0;
 }
 
-function versionOf(cm: ConfigMapObject): string {
-  const rv = cm.metadata.resourceVersion;
-  if (rv) return `rv:${rv}`;
-  return `sha:${createHash('sha256').update(JSON.stringify(cm.data ?? {})).digest('hex')}`;
-}
-
 export class ExtensionSchemaRegistry implements SchemaRegistry {
   private readonly log: Logger;
   private readonly metrics: Metrics | undefined;
   private readonly limits: SchemaCompileLimits;
-  private readonly sources: ConfigMapSource[] = [];
+  private readonly sources = new SourceSet((sourceId, event) => this.handle(sourceId, event));
   private readonly claims = new Map<string, Claim>();
   /** Trusted claims with a usable schema, by type. */
   private readonly claimsByType = new Map<string, Set<string>>();
   /** Claim keys already reported as shadowed, so a conflict is counted once. */
   private readonly shadowed = new Set<string>();
-  /** Untrusted ConfigMaps already counted, by key -> version. */
-  private readonly ignored = new Map<string, string>();
+  private readonly ignored = new UntrustedSeen();
   private current: MapSchemaLookup = EMPTY_LOOKUP as MapSchemaLookup;
-  private started = false;
 
   constructor(options: ExtensionSchemaRegistryOptions) {
     this.log = options.logger.child({ registry: EXTENSION_REGISTRY_NAME });
@@ -111,17 +103,12 @@ export class ExtensionSchemaRegistry implements SchemaRegistry {
 
   /** Starts every source, feeding this registry. Resolves once all have started (not synced). */
   async start(sources: readonly ConfigMapSource[]): Promise<void> {
-    for (const source of sources) {
-      if (this.sources.some((s) => s.id === source.id)) throw new Error(`duplicate source id ${source.id}`);
-      this.sources.push(source);
-    }
-    this.started = true;
-    await Promise.all(sources.map((source) => source.start((event) => this.handle(source.id, event))));
+    await this.sources.start(sources);
   }
 
   /** Stops every source; the schemas loaded so far stay readable. */
   async stop(): Promise<void> {
-    await Promise.all(this.sources.map((s) => s.stop()));
+    await this.sources.stop();
   }
 
   /**
@@ -129,9 +116,7 @@ export class ExtensionSchemaRegistry implements SchemaRegistry {
    * only) nothing in the cluster is read, so no namespace is singled out: true.
    */
   isTrustedNamespace(namespace: string): boolean {
-    const judges = this.sources.filter((s) => typeof s.isTrustedNamespace === 'function');
-    if (judges.length === 0) return true;
-    return judges.some((s) => s.isTrustedNamespace!(namespace));
+    return this.sources.isTrustedNamespace(namespace);
   }
 
   snapshot(): SchemaLookup {
@@ -139,7 +124,7 @@ export class ExtensionSchemaRegistry implements SchemaRegistry {
   }
 
   isReady(): boolean {
-    return this.started && this.sources.every((s) => s.hasSynced());
+    return this.sources.isReady();
   }
 
   list(): RegisteredTypeInfo[] {
@@ -187,12 +172,11 @@ export class ExtensionSchemaRegistry implements SchemaRegistry {
   }
 
   private upsert(sourceId: string, key: string, cm: ConfigMapObject, origin: ConfigMapOrigin): void {
-    const claimKey = `${sourceId}\u0000${key}`;
-    const version = versionOf(cm);
+    const claimKey = claimKeyOf(sourceId, key);
+    const version = configMapVersion(cm);
     const ref = configMapRef(cm);
     if (!origin.trusted) {
-      if (this.ignored.get(claimKey) === version) return;
-      this.ignored.set(claimKey, version);
+      if (!this.ignored.firstSighting(claimKey, version)) return;
       this.count('ignored_untrusted');
       this.log.warn({ source: sourceId, configMap: ref }, 'extension schema ConfigMap outside the trusted namespaces ignored');
       return;
@@ -239,8 +223,8 @@ export class ExtensionSchemaRegistry implements SchemaRegistry {
   }
 
   private remove(sourceId: string, key: string, cm: ConfigMapObject): void {
-    const claimKey = `${sourceId}\u0000${key}`;
-    this.ignored.delete(claimKey);
+    const claimKey = claimKeyOf(sourceId, key);
+    this.ignored.forget(claimKey);
     const claim = this.claims.get(claimKey);
     if (!claim) return;
     this.claims.delete(claimKey);

@@ -86,7 +86,8 @@ export function parseCidr(text: string, label?: string): Cidr | undefined {
   return bytes && prefix <= 128 ? { family: 6, bytes, prefix, text, label } : undefined;
 }
 
-function contains(cidr: Cidr, bytes: Bytes): boolean {
+/** Whether `bytes` (4 or 16) lies inside `cidr`; families never mix. */
+export function contains(cidr: Cidr, bytes: Bytes): boolean {
   if (cidr.bytes.length !== bytes.length) return false;
   for (let bit = 0; bit < cidr.prefix; bit++) {
     const mask = 0x80 >> (bit % 8);
