@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/observability/metrics.js';
-import { generateCa, generateServingBundle, generateServingCertificate, type CertificateKeyPair } from '../../src/tls/generate.js';
+import { generateCa, generateClientCertificate, generateServingBundle, generateServingCertificate, type CertificateKeyPair } from '../../src/tls/generate.js';
 import { secureContextOptions, serverTlsOptions } from '../../src/tls/options.js';
 import { CertificateReloader, type ReloadedCertificate } from '../../src/tls/reloader.js';
-import { listen } from './support.js';
+import { handshake, listen } from './support.js';
 
 const DAY = 86_400_000;
 
@@ -217,6 +217,57 @@ describe('certificate rotation under load', () => {
     writeFileSync(`${certFile}.tmp`, leafB.certPem);
     renameSync(`${certFile}.tmp`, certFile);
     await until(() => reloader.current?.fingerprint === fingerprint(leafB), 'the polled reload');
+  });
+});
+
+describe('reloading with client certificates required', () => {
+  it('keeps requiring client certificates after a reload, and follows a changed client CA file', async () => {
+    const dir = join(root, 'mtls');
+    mkdirSync(dir);
+    const files = { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key'), clientCa: join(dir, 'client-ca.crt') };
+    const replace = (file: string, content: string): void => {
+      writeFileSync(`${file}.tmp`, content);
+      renameSync(`${file}.tmp`, file);
+    };
+    const clientCaA = generateCa({ commonName: 'client-ca-a' });
+    const clientCaB = generateCa({ commonName: 'client-ca-b' });
+    const clientA = generateClientCertificate(clientCaA, { commonName: 'kube-apiserver' });
+    const clientB = generateClientCertificate(clientCaB, { commonName: 'kube-apiserver' });
+    replace(files.cert, leafA.certPem);
+    replace(files.key, leafA.keyPem);
+    replace(files.clientCa, clientCaA.certPem);
+
+    let server: https.Server | undefined;
+    const reloader = new CertificateReloader({
+      certFile: files.cert,
+      keyFile: files.key,
+      clientCaFile: files.clientCa,
+      debounceMs: 50,
+      pollIntervalMs: 100,
+      onReload: (certificate) => server?.setSecureContext(secureContextOptions(certificate)),
+    });
+    const initial = await reloader.start();
+    expect(initial.clientCa).toBe(clientCaA.certPem);
+    server = https.createServer(serverTlsOptions(initial), (_req, res) => res.end('ok'));
+    const started = await listen(server);
+    cleanups.push(() => started.close(), () => reloader.stop());
+    const connect = (client?: CertificateKeyPair) =>
+      handshake(started.port, { ca: ca.certPem, servername: 'localhost', ...(client ? { cert: client.certPem, key: client.keyPem } : {}) });
+
+    expect(await connect(clientA)).toMatchObject({ ok: true, fingerprint: fingerprint(leafA) });
+    expect(await connect()).toMatchObject({ ok: false });
+
+    replace(files.key, leafB.keyPem);
+    replace(files.cert, leafB.certPem);
+    await until(() => reloader.current?.fingerprint === fingerprint(leafB), 'the serving certificate reload');
+    expect(await connect(clientA)).toMatchObject({ ok: true, fingerprint: fingerprint(leafB) });
+    expect(await connect()).toMatchObject({ ok: false });
+    expect(await connect(clientB)).toMatchObject({ ok: false });
+
+    replace(files.clientCa, clientCaB.certPem);
+    await until(() => reloader.current?.clientCa === clientCaB.certPem, 'the client CA reload');
+    expect(await connect(clientB)).toMatchObject({ ok: true, fingerprint: fingerprint(leafB) });
+    expect(await connect(clientA)).toMatchObject({ ok: false });
   });
 });
 
