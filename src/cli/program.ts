@@ -7,6 +7,7 @@ import { certsCommand } from './certs-command.js';
 import { injectCaCommand } from './inject-ca-command.js';
 import { serveCommand } from './serve-command.js';
 import { UsageError } from './usage-error.js';
+import { validateCommand } from './validate-command.js';
 
 export const USAGE_EXIT_CODE = 2;
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   program.addCommand(serveCommand());
   program.addCommand(certsCommand());
   program.addCommand(injectCaCommand());
+  program.addCommand(validateCommand());
   for (const command of program.commands) command.exitOverride();
   return program;
 }

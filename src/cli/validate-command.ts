@@ -1,0 +1,81 @@
+/**
+ * `backend-webhook validate`: judges manifests offline with the server's own processors, for CI.
+ * Exit codes: 0 all valid, 1 an invalid object or a broken document, 2 usage or I/O error.
+ */
+import { Command } from 'commander';
+import { PUBLISHED_MCP_VERSIONS } from '../backend/options.js';
+import type { OutputFormat } from '../offline/render.js';
+import { flag } from './option.js';
+import { parseBoolean, parseChoice, parseCidr, parseDnsSubdomain, parseMcpVersion, repeatable } from './parsers.js';
+import { UsageError } from './usage-error.js';
+
+interface RawValidateOptions {
+  output: OutputFormat;
+  strict: boolean;
+  showDefaults: boolean;
+  schemaDir?: string[];
+  clusterDomain: string;
+  deniedCidr?: string[];
+  mcpVersion?: string[];
+  unknownExtensionPolicy: 'deny' | 'warn';
+}
+
+// Kept here (not imported from render.ts) so building the command loads nothing heavy.
+const FORMATS = ['text', 'json', 'github'] as const;
+
+const keep = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+
+/**
+ * A switch takes no value on the command line (`--strict`, so it cannot swallow a path), but its
+ * environment variable says true or false: commander alone would turn `..._STRICT=false` on.
+ */
+function switchValue(command: Command, key: string, fromCli: boolean): boolean {
+  if (command.getOptionValueSource(key) !== 'env') return fromCli;
+  const option = command.options.find((o) => o.attributeName() === key);
+  const envVar = option?.envVar;
+  try {
+    return parseBoolean(envVar === undefined ? undefined : process.env[envVar]);
+  } catch {
+    throw new UsageError(`${envVar} must be true or false`);
+  }
+}
+
+export function validateCommand(): Command {
+  return new Command('validate')
+    .description('Judge Backend and XBackendDestination manifests offline with the webhook\'s rules (for CI)')
+    .argument('[paths...]', 'files, directories (recursive: .yaml, .yml, .json) or - for standard input')
+    .addOption(flag('-o, --output <format>', 'text, json, or github (GitHub Actions annotations)').argParser(parseChoice(FORMATS)).default('text'))
+    .addOption(flag('--strict', 'objects of kinds the webhook does not judge are errors, not skipped').default(false))
+    .addOption(flag('--show-defaults', 'print the defaulting patch each object would get').default(false))
+    .addOption(flag('--schema-dir <dir>', 'directory or file of extension-schema ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
+    .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
+    .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
+    .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
+    .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
+    .action(async (paths: string[], raw: RawValidateOptions, command: Command) => {
+      if (paths.length === 0) throw new UsageError('validate needs files, directories, or - for standard input');
+      const strict = switchValue(command, 'strict', raw.strict);
+      const showDefaults = switchValue(command, 'showDefaults', raw.showDefaults);
+      const [{ runOfflineValidation }, { render }, { exitCodeOf }] = await Promise.all([
+        import('../offline/run.js'),
+        import('../offline/render.js'),
+        import('../offline/report.js'),
+      ]);
+      const report = await runOfflineValidation({
+        paths,
+        schemaDirs: raw.schemaDir ?? [],
+        validation: {
+          clusterDomain: raw.clusterDomain,
+          extraDeniedCidrs: raw.deniedCidr ?? [],
+          mcpVersions: raw.mcpVersion ?? PUBLISHED_MCP_VERSIONS,
+          unknownExtensionPolicy: raw.unknownExtensionPolicy,
+        },
+        strict,
+        showDefaults,
+      });
+      const output = render(report, raw.output);
+      if (output.stderr) process.stderr.write(output.stderr);
+      if (output.stdout) process.stdout.write(output.stdout);
+      process.exitCode = exitCodeOf(report);
+    });
+}

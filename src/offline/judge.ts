@@ -1,0 +1,184 @@
+/**
+ * Judges every object of an offline run through the server's own processors: each Backend or
+ * XBackendDestination becomes the AdmissionRequest a `kubectl create` would send (operation CREATE)
+ * and goes through validateRequest (and mutateRequest for --show-defaults); each labelled ConfigMap
+ * goes through the ConfigMap webhook's reviewers. No rule lives here, so the CLI and the server
+ * reach the same verdicts by construction. Other kinds are skipped (an error with --strict).
+ *
+ * One pipeline, one function: later checks (platform policies) add a step in judgeDocument.
+ */
+import { reviewConfigMapRequest, type ConfigMapReviewer } from '../admission/configmap-handler.js';
+import { isServedKind } from '../admission/filters.js';
+import { mutateRequest, validateRequest, type HandlerContext } from '../admission/handlers.js';
+import type { AdmissionRequest, GroupVersionKind, Verdict } from '../admission/review.js';
+import { API_GROUP, API_VERSION, SERVED_KINDS } from '../backend/types.js';
+import type { InputDocument, ObjectLocation } from './documents.js';
+import { isConfigMap } from './schemas.js';
+
+export type Outcome = 'valid' | 'invalid' | 'skipped';
+
+export interface ObjectRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+}
+
+/** One denial cause, as the server puts it in status.details.causes, plus the line it points at. */
+export interface Finding {
+  readonly field: string;
+  readonly reason: string;
+  readonly message: string;
+  readonly line: number;
+}
+
+/** A warning the server would give, plus the line of the field it names (the object's line otherwise). */
+export interface WarningFinding {
+  readonly message: string;
+  readonly line: number;
+}
+
+/** One RFC 6902 operation of a defaulting patch. */
+export interface PatchOperation {
+  readonly op: string;
+  readonly path: string;
+  readonly value?: unknown;
+  readonly from?: string;
+}
+
+export interface ObjectResult {
+  readonly location: ObjectLocation;
+  readonly ref: ObjectRef;
+  readonly outcome: Outcome;
+  readonly errors: readonly Finding[];
+  readonly warnings: readonly WarningFinding[];
+  /** The defaulting patch the mutating webhook would return (only with --show-defaults; [] when none). */
+  readonly defaults?: readonly PatchOperation[];
+}
+
+export interface JudgeContext {
+  /** The same context the server builds per request: one schema snapshot for the whole run. */
+  readonly handler: HandlerContext;
+  /** Reviewers of labelled ConfigMaps, as the server's ConfigMap webhook has them. */
+  readonly configMapReviewers: readonly ConfigMapReviewer[];
+  /** Unknown kinds are errors instead of skipped. */
+  readonly strict: boolean;
+  readonly showDefaults: boolean;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+export function gvkOf(object: Record<string, unknown>): GroupVersionKind {
+  const apiVersion = str(object.apiVersion) ?? '';
+  const slash = apiVersion.indexOf('/');
+  return {
+    group: slash < 0 ? '' : apiVersion.slice(0, slash),
+    version: slash < 0 ? apiVersion : apiVersion.slice(slash + 1),
+    kind: str(object.kind) ?? '',
+  };
+}
+
+export function refOf(object: Record<string, unknown>): ObjectRef {
+  const meta = isRecord(object.metadata) ? object.metadata : {};
+  const namespace = str(meta.namespace);
+  return {
+    apiVersion: str(object.apiVersion) ?? '',
+    kind: str(object.kind) ?? '',
+    ...(namespace ? { namespace } : {}),
+    name: str(meta.name) ?? str(meta.generateName) ?? '',
+  };
+}
+
+/** The request kube-apiserver would send for `kubectl create` of this object (as a dry run). */
+function admissionRequest(doc: InputDocument, gvk: GroupVersionKind, ref: ObjectRef): AdmissionRequest {
+  return {
+    uid: `offline:${doc.file}:${doc.document}${doc.item === undefined ? '' : `.${doc.item}`}`,
+    kind: gvk,
+    name: ref.name,
+    ...(ref.namespace ? { namespace: ref.namespace } : {}),
+    operation: 'CREATE',
+    object: doc.object,
+    dryRun: true,
+  };
+}
+
+function findingsOf(verdict: Verdict, doc: InputDocument): Finding[] {
+  if (verdict.allowed) return [];
+  const causes = verdict.status?.details?.causes ?? [];
+  if (causes.length === 0) {
+    // A refusal without field causes (a bad request): its message is the whole story.
+    return [{ field: '', reason: verdict.status?.reason ?? 'Denied', message: verdict.status?.message ?? 'denied', line: doc.line }];
+  }
+  return causes.map((c) => ({ field: c.field, reason: c.reason, message: c.message, line: doc.lineOf(c.field) }));
+}
+
+/** Warnings mostly open with the field they are about (`spec.destination.ports[0].tls.insecureSkipVerify: ...`). */
+const LEADING_FIELD = /^((?:metadata|spec|data)[\w.\[\]/~-]*): /;
+
+function warningsOf(verdict: Verdict, doc: InputDocument): WarningFinding[] {
+  return (verdict.warnings ?? []).map((message) => {
+    const field = LEADING_FIELD.exec(message)?.[1];
+    return { message, line: field === undefined ? doc.line : doc.lineOf(field) };
+  });
+}
+
+function decodePatch(verdict: Verdict): PatchOperation[] {
+  if (verdict.patch === undefined) return [];
+  return JSON.parse(Buffer.from(verdict.patch, 'base64').toString('utf8')) as PatchOperation[];
+}
+
+function fromVerdict(doc: InputDocument, ref: ObjectRef, verdict: Verdict, defaults?: PatchOperation[]): ObjectResult {
+  return {
+    location: doc,
+    ref,
+    outcome: verdict.allowed ? 'valid' : 'invalid',
+    errors: findingsOf(verdict, doc),
+    warnings: warningsOf(verdict, doc),
+    ...(defaults === undefined ? {} : { defaults }),
+  };
+}
+
+function skipped(doc: InputDocument, ref: ObjectRef, gvk: GroupVersionKind, ctx: JudgeContext): ObjectResult {
+  const what = `${ref.apiVersion || '<no apiVersion>'} ${ref.kind || '<no kind>'}`;
+  if (ctx.strict) {
+    const field = ref.kind && !ref.apiVersion ? 'apiVersion' : 'kind';
+    return {
+      location: doc,
+      ref,
+      outcome: 'invalid',
+      errors: [{ field, reason: 'NotJudged', message: `${what} is not a kind backend-webhook judges (--strict refuses unknown kinds)`, line: doc.lineOf(field) }],
+      warnings: [],
+    };
+  }
+  // Our group with a kind or version we do not serve is most likely a typo that would go unjudged.
+  const warnings =
+    gvk.group === API_GROUP
+      ? [{ message: `not judged: ${what} is not served; judged are ${API_GROUP}/${API_VERSION} ${SERVED_KINDS.join(' and ')}`, line: doc.line }]
+      : [];
+  return { location: doc, ref, outcome: 'skipped', errors: [], warnings };
+}
+
+export function judgeDocument(doc: InputDocument, ctx: JudgeContext): ObjectResult {
+  const gvk = gvkOf(doc.object);
+  const ref = refOf(doc.object);
+  if (isServedKind(gvk)) {
+    const req = admissionRequest(doc, gvk, ref);
+    const verdict = validateRequest(req, ctx.handler);
+    const defaults = ctx.showDefaults ? decodePatch(mutateRequest(req, ctx.handler)) : undefined;
+    return fromVerdict(doc, ref, verdict, defaults);
+  }
+  if (isConfigMap(doc.object)) {
+    const labels = isRecord(doc.object.metadata) && isRecord(doc.object.metadata.labels) ? doc.object.metadata.labels : {};
+    if (ctx.configMapReviewers.some((r) => labels[r.label] === 'true')) {
+      // The input's ConfigMaps are trusted: the user handed them over with the objects.
+      const verdict = reviewConfigMapRequest(admissionRequest(doc, gvk, ref), { reviewers: ctx.configMapReviewers, isTrustedNamespace: () => true });
+      return fromVerdict(doc, ref, verdict);
+    }
+  }
+  return skipped(doc, ref, gvk, ctx);
+}
+
+export function judgeDocuments(docs: readonly InputDocument[], ctx: JudgeContext): ObjectResult[] {
+  return docs.map((doc) => judgeDocument(doc, ctx));
+}

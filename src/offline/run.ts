@@ -1,0 +1,50 @@
+/**
+ * An offline run end to end: read the inputs, split them into objects, register the schemas they
+ * carry (and --schema-dir's), judge every object, and report. No network, no cluster.
+ */
+import type { ConfigMapReviewer } from '../admission/configmap-handler.js';
+import type { ValidationOptions } from '../backend/options.js';
+import { EXTENSION_SCHEMA_LABEL, reviewSchemaConfigMap } from '../schemas/configmap.js';
+import { documentsFromText, type InputDocument } from './documents.js';
+import { judgeDocuments } from './judge.js';
+import type { InputProblem } from './problems.js';
+import { readInputs, type ReadInputsOptions } from './read-input.js';
+import { buildReport, type OfflineReport } from './report.js';
+import { isExtensionSchemaConfigMap, loadOfflineSchemas } from './schemas.js';
+
+export interface OfflineRunConfig {
+  /** Files, directories, or `-` for standard input. */
+  readonly paths: readonly string[];
+  /** Directories (or files) of extension-schema ConfigMaps, on top of those in the input. */
+  readonly schemaDirs: readonly string[];
+  readonly validation: ValidationOptions;
+  readonly strict: boolean;
+  readonly showDefaults: boolean;
+}
+
+/** The ConfigMap webhook's reviewers, as `serve` registers them. */
+export const OFFLINE_CONFIGMAP_REVIEWERS: readonly ConfigMapReviewer[] = [
+  { label: EXTENSION_SCHEMA_LABEL, what: 'extension schema', review: (cm) => reviewSchemaConfigMap(cm) },
+];
+
+export async function runOfflineValidation(config: OfflineRunConfig, io: ReadInputsOptions = {}): Promise<OfflineReport> {
+  const read = await readInputs(config.paths, io);
+  const problems: InputProblem[] = [...read.problems];
+  const documents: InputDocument[] = [];
+  for (const file of read.files) {
+    const parsed = documentsFromText(file.file, file.text);
+    documents.push(...parsed.documents);
+    problems.push(...parsed.problems);
+  }
+
+  const schemas = await loadOfflineSchemas(documents.filter((d) => isExtensionSchemaConfigMap(d.object)), config.schemaDirs);
+  problems.push(...schemas.problems);
+
+  const results = judgeDocuments(documents, {
+    handler: { schemas: schemas.lookup, options: config.validation },
+    configMapReviewers: OFFLINE_CONFIGMAP_REVIEWERS,
+    strict: config.strict,
+    showDefaults: config.showDefaults,
+  });
+  return buildReport(read.files.map((f) => f.file), results, problems);
+}
