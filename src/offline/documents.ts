@@ -58,6 +58,7 @@ export function documentsFromText(file: string, text: string): { documents: Inpu
       problems.push({ code: 'ParseFailed', file, document: index, ...lineAt(root.range?.[0] ?? 0), message: `YAML: ${(err as Error).message}` });
       return;
     }
+    if (value === null || value === undefined) return; // `---` followed by nothing
     const start = lineAt(root.range?.[0] ?? 0).line;
     if (!isRecord(value)) {
       problems.push({ code: 'NotAnObject', file, document: index, line: start, column: 1, message: 'document is not a Kubernetes object (a mapping with apiVersion and kind)' });
