@@ -154,7 +154,7 @@ describe('the ConfigMap webhook at the door', () => {
     expect(r.status.details.causes[0].field).toBe('data[schema.json]');
 
     const badType = schemaConfigMap('bad-type', categories(['a']));
-    badType.data!.type = 'NoGroup';
+    (badType.data as Record<string, string>).type = 'NoGroup';
     r = await reviewConfigMap(badType);
     expect(r.allowed).toBe(false);
     expect(r.status.details.causes.map((c: any) => c.field)).toEqual(['data.type']);
