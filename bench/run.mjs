@@ -1,0 +1,203 @@
+// `npm run bench`: throughput against a bare-Fastify ceiling, latency at a fixed rate, a 1 MiB
+// Backend, and a registry of 1,000 extension schemas. Servers run as child processes (the real
+// `node dist/main.js serve`), the load generator (autocannon) in this process: on a 2-core machine
+// they each get a core instead of sharing one event loop.
+//
+// BENCH_DURATION=<seconds> shortens every timed run (default 10). Results are printed as Markdown
+// and written to bench/results/<timestamp>.json.
+import { execSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { largeBackend, review, typicalBackend, writeLargeSchemaDir, writeSmallSchemaDir } from './fixtures.mjs';
+import { agentFor, fmt, freePort, httpsRequest, latencyAtRate, LOAD, pacedLatency, ROOT, sequentialLatency, startServer, throughput } from './lib.mjs';
+
+const DURATION = Math.max(1, Number(process.env.BENCH_DURATION ?? 10));
+const WARMUP = Math.min(3, DURATION);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
+const RATE = 1000;
+const REGISTRY_SIZE = Number(process.env.BENCH_REGISTRY_SIZE ?? 1000);
+const LARGE_COUNT = Number(process.env.BENCH_LARGE_COUNT ?? 100);
+
+const work = mkdtempSync(join(tmpdir(), 'backend-webhook-bench-'));
+const certDir = join(work, 'certs');
+const caFile = join(certDir, 'ca.crt');
+const smallDir = join(work, 'schemas-small');
+const largeDir = join(work, 'schemas-large');
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+
+const typical = JSON.stringify(review(typicalBackend()));
+const large = JSON.stringify(review(largeBackend()));
+
+function ourArgs(port, schemaDir, logLevel = 'warn') {
+  return ['dist/main.js', 'serve', '--port', String(port), '--host', '127.0.0.1', '--cert-dir', certDir, '--metrics-port', '0', '--log-level', logLevel, '--schema-dir', schemaDir];
+}
+
+async function startOurs(schemaDir, logLevel) {
+  const port = await freePort();
+  return startServer({ name: `backend-webhook (${schemaDir})`, args: ourArgs(port, schemaDir, logLevel), port, caFile: () => caFile });
+}
+
+async function startCeiling() {
+  const port = await freePort();
+  return startServer({ name: 'ceiling', args: ['bench/ceiling-server.mjs', String(port), join(certDir, 'tls.crt'), join(certDir, 'tls.key')], port, caFile });
+}
+
+/** Verifies a target answers the bench body as expected before timing it. */
+async function check(server, path, expectPatch) {
+  const res = await sequentialLatency(server.port, caFile, path, typical, 1, 0);
+  if (!res.allowed) throw new Error(`${path} did not allow the typical Backend`);
+  if (expectPatch !== undefined && res.patched !== expectPatch) throw new Error(`${path}: expected patched=${expectPatch}`);
+}
+
+async function measureThroughput(server, path) {
+  await throughput(server.port, path, typical, WARMUP);
+  const r = await throughput(server.port, path, typical, DURATION);
+  if (r.non2xx > 0) throw new Error(`${path}: ${r.non2xx} non-2xx/errors/timeouts`);
+  return r;
+}
+
+const results = { date: new Date().toISOString(), durationSeconds: DURATION, rounds: ROUNDS, load: { ...LOAD }, machine: machine() };
+
+function machine() {
+  const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model;
+  let nproc = cpus().length;
+  try {
+    nproc = Number(execSync('nproc').toString().trim());
+  } catch {}
+  return { nproc, model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}`, loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))) };
+}
+
+try {
+  writeSmallSchemaDir(smallDir);
+  writeLargeSchemaDir(largeDir, REGISTRY_SIZE);
+
+  // First start generates the certificates; later starts (and the ceiling) reuse them.
+  log('generating certificates');
+  await (await startOurs(smallDir)).stop();
+
+  // 1. Throughput vs the ceiling, interleaved rounds so drift on a shared machine hits all alike.
+  log(`throughput: ${ROUNDS} round(s) x ${DURATION}s per target, ${LOAD.connections} connections`);
+  const rps = { ceiling: [], validate: [], mutate: [], validateInfoLog: [] };
+  const p99 = { ceiling: [], validate: [], mutate: [], validateInfoLog: [] };
+  const ceiling = await startCeiling();
+  const ours = await startOurs(smallDir);
+  try {
+    await check(ceiling, '/validate');
+    await check(ours, '/validate', false);
+    await check(ours, '/mutate', true);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [key, server, path] of [['ceiling', ceiling, '/validate'], ['validate', ours, '/validate'], ['mutate', ours, '/mutate']]) {
+        const r = await measureThroughput(server, path);
+        rps[key].push(r.rps);
+        p99[key].push(r.p99ms);
+        log(`  round ${round + 1} ${key}: ${fmt(r.rps, 0)} req/s`);
+      }
+    }
+
+    // 2. Latency at a fixed offered rate.
+    log(`latency at ${RATE} req/s for ${DURATION}s`);
+    results.latency = {};
+    for (const [key, server, path] of [['ceiling', ceiling, '/validate'], ['validate', ours, '/validate'], ['mutate', ours, '/mutate']]) {
+      await latencyAtRate(server.port, path, typical, WARMUP, RATE);
+      results.latency[key] = await latencyAtRate(server.port, path, typical, DURATION, RATE);
+      log(`  ${key}: p50 ${fmt(results.latency[key].p50)} ms, p99 ${fmt(results.latency[key].p99)} ms`);
+    }
+    results.paced = {};
+    for (const [key, server, path] of [['ceiling', ceiling, '/validate'], ['validate', ours, '/validate'], ['mutate', ours, '/mutate']]) {
+      results.paced[key] = await pacedLatency(server.port, caFile, path, typical, DURATION, RATE, WARMUP);
+      log(`  paced ${key}: p50 ${fmt(results.paced[key].p50)} ms, p99 ${fmt(results.paced[key].p99)} ms`);
+    }
+    results.memorySmallRegistry = ours.memory();
+    results.readySmallMs = ours.readyMs;
+
+    // 3. The 1 MiB Backend, one admission at a time over a keep-alive connection.
+    log(`1 MiB Backend: ${LARGE_COUNT} sequential admissions per endpoint`);
+    results.large = { bytes: Buffer.byteLength(large) };
+    for (const path of ['/validate', '/mutate']) {
+      results.large[path] = await sequentialLatency(ours.port, caFile, path, large, LARGE_COUNT);
+      log(`  ${path}: mean ${fmt(results.large[path].mean)} ms, p99 ${fmt(results.large[path].p99)} ms`);
+    }
+    results.large.closedLoopRps = (await throughput(ours.port, '/validate', large, Math.min(DURATION, 5))).rps;
+  } finally {
+    await ceiling.stop();
+    await ours.stop();
+  }
+
+  // 4. Production log level: one JSON log line per admission decision.
+  {
+    const info = await startOurs(smallDir, 'info');
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        const r = await measureThroughput(info, '/validate');
+        rps.validateInfoLog.push(r.rps);
+        p99.validateInfoLog.push(r.p99ms);
+      }
+    } finally {
+      await info.stop();
+    }
+  }
+
+  const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  results.throughput = Object.fromEntries(Object.entries(rps).map(([k, xs]) => [k, { rps: mean(xs), rounds: xs, p99ms: Math.max(...p99[k]) }]));
+  for (const k of ['validate', 'mutate', 'validateInfoLog']) results.throughput[k].ratio = results.throughput[k].rps / results.throughput.ceiling.rps;
+
+  // 5. Registry at scale.
+  log(`registry of ${REGISTRY_SIZE} extension schemas`);
+  {
+    const big = await startOurs(largeDir);
+    try {
+      results.registry = { size: REGISTRY_SIZE, readyMs: big.readyMs, memoryAtReady: big.memory() };
+      const agent = agentFor(caFile, 1);
+      const types = JSON.parse((await httpsRequest(agent, big.port, 'GET', '/extensions')).text).types;
+      agent.destroy();
+      results.registry.registered = types.filter((t) => t.compiled).length;
+      await latencyAtRate(big.port, '/validate', typical, WARMUP, RATE);
+      results.registry.latency = await latencyAtRate(big.port, '/validate', typical, DURATION, RATE);
+      results.registry.paced = await pacedLatency(big.port, caFile, '/validate', typical, DURATION, RATE, WARMUP);
+      results.registry.memoryAfterLoad = big.memory();
+    } finally {
+      await big.stop();
+    }
+  }
+
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const out = join(ROOT, 'bench/results', `${results.date.replace(/[:.]/g, '-')}.json`);
+  results.machine.loadAverageAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
+  writeFileSync(out, JSON.stringify(results, null, 2));
+  log(`raw results: ${out}`);
+  process.stdout.write(markdown(results));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+function markdown(r) {
+  const t = r.throughput;
+  const l = r.latency;
+  const lines = [
+    `Run: ${r.date}, ${r.durationSeconds} s per timed run, ${r.rounds} round(s), autocannon ${r.load.connections} connections, pipelining ${r.load.pipelining}, HTTPS keep-alive.`,
+    `Machine: ${r.machine.nproc} cores (${r.machine.model}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.platform}; load average (1/5/15 min) ${r.machine.loadAverageAtStart.join(' ')} at start, ${r.machine.loadAverageAtEnd.join(' ')} at end.`,
+    '',
+    '| measurement | result | target |',
+    '| --- | --- | --- |',
+    `| ceiling (bare Fastify HTTPS + JSON.parse), typical Backend | ${fmt(t.ceiling.rps, 0)} req/s (rounds: ${t.ceiling.rounds.map((x) => fmt(x, 0)).join(', ')}) | - |`,
+    `| /validate, typical Backend | ${fmt(t.validate.rps, 0)} req/s = **${fmt(t.validate.ratio)}** of ceiling (rounds: ${t.validate.rounds.map((x) => fmt(x, 0)).join(', ')}) | >= 0.85 |`,
+    `| /mutate, typical Backend | ${fmt(t.mutate.rps, 0)} req/s = **${fmt(t.mutate.ratio)}** of ceiling (rounds: ${t.mutate.rounds.map((x) => fmt(x, 0)).join(', ')}) | >= 0.85 |`,
+    `| /validate with --log-level info (one log line per decision) | ${fmt(t.validateInfoLog.rps, 0)} req/s = ${fmt(t.validateInfoLog.ratio)} of ceiling | - |`,
+    `| autocannon overallRate ${RATE} req/s, ceiling | p50 ${fmt(l.ceiling.p50)} / p99 ${fmt(l.ceiling.p99)} / max ${fmt(l.ceiling.max)} ms | - |`,
+    `| autocannon overallRate ${RATE} req/s, /validate | p50 ${fmt(l.validate.p50)} / p99 **${fmt(l.validate.p99)}** / max ${fmt(l.validate.max)} ms (${l.validate.count} samples) | p99 < 5 ms |`,
+    `| autocannon overallRate ${RATE} req/s, /mutate | p50 ${fmt(l.mutate.p50)} / p99 **${fmt(l.mutate.p99)}** / max ${fmt(l.mutate.max)} ms (${l.mutate.count} samples) | p99 < 5 ms |`,
+    `| paced latency at ${RATE} req/s (steady arrivals), ceiling | p50 ${fmt(r.paced.ceiling.p50)} / p99 ${fmt(r.paced.ceiling.p99)} / max ${fmt(r.paced.ceiling.max)} ms | - |`,
+    `| paced latency at ${RATE} req/s, /validate | p50 ${fmt(r.paced.validate.p50)} / p99 **${fmt(r.paced.validate.p99)}** / max ${fmt(r.paced.validate.max)} ms (${r.paced.validate.count} samples) | p99 < 5 ms |`,
+    `| paced latency at ${RATE} req/s, /mutate | p50 ${fmt(r.paced.mutate.p50)} / p99 **${fmt(r.paced.mutate.p99)}** / max ${fmt(r.paced.mutate.max)} ms (${r.paced.mutate.count} samples) | p99 < 5 ms |`,
+    `| ${(r.large.bytes / 2 ** 20).toFixed(2)} MiB Backend (${LARGE_COUNT} sequential), /validate | mean **${fmt(r.large['/validate'].mean)}** / p99 ${fmt(r.large['/validate'].p99)} ms (${r.large['/validate'].allowed ? 'allowed' : 'denied'}) | < 30 ms |`,
+    `| ${(r.large.bytes / 2 ** 20).toFixed(2)} MiB Backend (${LARGE_COUNT} sequential), /mutate | mean **${fmt(r.large['/mutate'].mean)}** / p99 ${fmt(r.large['/mutate'].p99)} ms (${r.large['/mutate'].patched ? 'patched' : 'no patch'}) | < 30 ms |`,
+    `| 1 MiB Backend, /validate closed loop | ${fmt(r.large.closedLoopRps, 0)} req/s | - |`,
+    `| small registry (1 schema): start to ready, RSS | ${fmt(r.readySmallMs, 0)} ms, RSS ${fmt(r.memorySmallRegistry.rssMiB, 0)} MiB (peak ${fmt(r.memorySmallRegistry.peakMiB, 0)}) | - |`,
+    `| registry of ${r.registry.size} schemas (${r.registry.registered} compiled): start to ready | **${fmt(r.registry.readyMs, 0)} ms** | < 5 s |`,
+    `| registry of ${r.registry.size} schemas: RSS at ready / after load (peak) | **${fmt(r.registry.memoryAtReady.rssMiB, 0)}** / ${fmt(r.registry.memoryAfterLoad.rssMiB, 0)} MiB (peak ${fmt(r.registry.memoryAfterLoad.peakMiB, 0)}) | < 200 MB |`,
+    `| registry of ${r.registry.size} schemas: latency at ${RATE} req/s, /validate | autocannon p50 ${fmt(r.registry.latency.p50)} / p99 ${fmt(r.registry.latency.p99)} / max ${fmt(r.registry.latency.max)} ms; paced p50 ${fmt(r.registry.paced.p50)} / p99 ${fmt(r.registry.paced.p99)} ms | unchanged |`,
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}
