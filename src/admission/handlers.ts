@@ -2,9 +2,9 @@
  * The validating and mutating processors: pure functions of a decoded request and a context
  * (schema snapshot + options). No I/O, so the server and the offline CLI share them verbatim.
  */
-import { defaultBackend } from '../backend/defaults.js';
 import type { ValidationOptions } from '../backend/options.js';
-import { validateBackend } from '../backend/validate.js';
+import { defaultWithPolicies, validateWithPolicies } from '../policies/admission.js';
+import { backendNamespace, type PolicyContext } from '../policies/evaluate.js';
 import type { SchemaLookup } from '../schemas/registry.js';
 import { RequestError } from './errors.js';
 import { describeKind, isJudgedWrite, servedKindOf } from './filters.js';
@@ -14,6 +14,8 @@ import { sanitizeWarnings } from './warnings.js';
 export interface HandlerContext {
   schemas: SchemaLookup;
   options: ValidationOptions;
+  /** Platform policies (docs/policies.md); absent: none apply. */
+  policies?: PolicyContext;
 }
 
 const ALLOWED: Verdict = Object.freeze({ allowed: true }) as Verdict;
@@ -43,7 +45,9 @@ export function validateRequest(req: AdmissionRequest, ctx: HandlerContext): Ver
   if (!isJudgedWrite(req)) return ALLOWED; // DELETE, CONNECT, status: nothing of ours to judge
   if (req.object === undefined) return missingObject(req);
 
-  const result = validateBackend({ object: req.object, oldObject: req.oldObject, operation: req.operation }, ctx.schemas, ctx.options);
+  const namespace = backendNamespace(req.object, req.namespace);
+  const result = validateWithPolicies({ object: req.object, oldObject: req.oldObject, operation: req.operation, namespace }, ctx.schemas, ctx.options, ctx.policies);
+  if (result.decisions.length > 0) ctx.policies?.record?.(result.decisions);
   const warnings = sanitizeWarnings(result.warnings);
   const auditAnnotations: Record<string, string> = {
     'validation-result': result.errors.length > 0 ? 'denied' : 'allowed',
@@ -51,6 +55,7 @@ export function validateRequest(req: AdmissionRequest, ctx: HandlerContext): Ver
     'validation-warnings': String(warnings.length),
   };
   if (result.ratcheted.length > 0) auditAnnotations['ratcheted-errors'] = String(result.ratcheted.length);
+  if (result.policyErrors > 0) auditAnnotations['policy-errors'] = String(result.policyErrors);
 
   const verdict: Verdict = { allowed: result.errors.length === 0, auditAnnotations };
   if (warnings.length > 0) verdict.warnings = warnings;
@@ -60,14 +65,18 @@ export function validateRequest(req: AdmissionRequest, ctx: HandlerContext): Ver
   return verdict;
 }
 
-export function mutateRequest(req: AdmissionRequest, _ctx: HandlerContext): Verdict {
+export function mutateRequest(req: AdmissionRequest, ctx: HandlerContext): Verdict {
   const refused = refuseUnservedKind(req);
   if (refused) return refused;
   if (!isJudgedWrite(req)) return ALLOWED;
   if (req.object === undefined) return missingObject(req);
 
-  const { patch, defaulted } = defaultBackend(req.object);
+  const namespace = backendNamespace(req.object, req.namespace);
+  const input = { object: req.object, oldObject: req.oldObject, operation: req.operation, namespace };
+  const { patch, defaulted, decisions, droppedPolicyDefaults } = defaultWithPolicies(input, ctx.schemas, ctx.options, ctx.policies);
+  if (decisions.length > 0) ctx.policies?.record?.(decisions);
   const auditAnnotations: Record<string, string> = { 'defaulted-count': String(defaulted.length) };
+  if (droppedPolicyDefaults) auditAnnotations['policy-defaults-dropped'] = 'true';
   if (patch.length === 0) return { allowed: true, auditAnnotations };
   auditAnnotations['defaulted-fields'] = defaulted.join(',');
   return {

@@ -12,6 +12,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { registerAdmissionEndpoint, registerBodyReader, type AdmissionEndpoint } from './endpoint.js';
 import { mutateRequest, validateRequest, type HandlerContext } from './handlers.js';
+import type { PolicyContext } from '../policies/evaluate.js';
 import { RequestError } from './errors.js';
 
 export const DEFAULT_BODY_LIMIT = 7 * 1024 * 1024;
@@ -29,6 +30,8 @@ export interface AdmissionServerOptions {
   ready?: () => boolean;
   /** More AdmissionReview endpoints (e.g. the ConfigMap webhook). */
   extraEndpoints?: AdmissionEndpoint[];
+  /** Platform policies for each request (a fresh snapshot per call); absent: none. */
+  policies?: () => PolicyContext;
   /** More routes, registered last (e.g. GET /extensions, GET /policies). */
   plugins?: Array<(app: App) => void>;
 }
@@ -52,7 +55,11 @@ export function buildAdmissionServer(options: AdmissionServerOptions): App {
 
   registerBodyReader(app, limits);
 
-  const context = (): HandlerContext => ({ schemas: options.registry.snapshot(), options: options.validation });
+  const context = (): HandlerContext => ({
+    schemas: options.registry.snapshot(),
+    options: options.validation,
+    ...(options.policies ? { policies: options.policies() } : {}),
+  });
   const endpoints: AdmissionEndpoint[] = [
     { path: '/validate', name: 'validate', handle: (req) => validateRequest(req, context()) },
     { path: '/mutate', name: 'mutate', handle: (req) => mutateRequest(req, context()) },

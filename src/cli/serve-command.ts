@@ -33,6 +33,7 @@ interface RawServeOptions {
   serviceNamespace: string;
   schemaSource: 'files' | 'kubernetes';
   schemaDir: string;
+  policyDir?: string;
   trustedNamespace?: string[];
   kubeconfig?: string;
   metricsPort: number;
@@ -64,6 +65,7 @@ export function serveCommand(): Command {
     .addOption(flag('--service-namespace <ns>', 'Service namespace, for the generated certificate SANs').argParser(parseDnsLabel).default(DEFAULT_SERVICE_NAMESPACE))
     .addOption(flag('--schema-source <source>', 'where extension schemas come from: files or kubernetes').argParser(parseChoice(['files', 'kubernetes'] as const)).default('files'))
     .addOption(flag('--schema-dir <dir>', 'directory of extension-schema ConfigMap YAML files').default(defaultExtensionSchemaDir(), 'schemas/extensions'))
+    .addOption(flag('--policy-dir <dir>', 'directory of platform-policy ConfigMap YAML files, watched (default: none; with kubernetes, read as well)'))
     .addOption(flag('--trusted-namespace <ns>', 'namespace allowed to register schemas (repeatable; default: the pod namespace)').argParser(repeatable(parseDnsLabel)))
     .addOption(flag('--kubeconfig <file>', 'kubeconfig for the kubernetes source (default: in-cluster)'))
     .addOption(flag('--metrics-port <port>', 'plain-HTTP port for /metrics, /healthz, /readyz (0: off)').argParser(parsePortOrZero).default(9090))
@@ -102,6 +104,7 @@ export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
     serviceNamespace: raw.serviceNamespace,
     schemaSource: raw.schemaSource,
     schemaDir: raw.schemaDir,
+    policyDir: raw.policyDir,
     trustedNamespaces: raw.trustedNamespace ?? [],
     kubeconfig: raw.kubeconfig,
     metricsPort: raw.metricsPort,

@@ -13,6 +13,8 @@ export interface ServeConfig {
   serviceNamespace: string;
   schemaSource: 'files' | 'kubernetes';
   schemaDir: string;
+  /** Directory of platform-policy ConfigMap files (watched); undefined: none. */
+  policyDir?: string;
   trustedNamespaces: string[];
   kubeconfig?: string;
   metricsPort: number;

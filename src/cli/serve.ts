@@ -8,6 +8,8 @@ import pino, { type Logger } from 'pino';
 import { buildAdmissionServer, isServing } from '../admission/server.js';
 import { configMapEndpoint } from '../admission/configmap-handler.js';
 import { extensionSchemaReviewer } from '../schemas/configmap.js';
+import { policyReviewer } from '../policies/format.js';
+import { policiesRoute, policyContextFor, startPolicies } from '../policies/startup.js';
 import { ShutdownController } from '../lifecycle/shutdown.js';
 import { Metrics } from '../observability/metrics.js';
 import { buildMetricsServer } from '../observability/metrics-server.js';
@@ -30,9 +32,13 @@ export async function runServe(config: ServeConfig): Promise<void> {
   if (config.schemaSource === 'files' && !existsSync(config.schemaDir)) {
     throw new UsageError(`--schema-dir ${config.schemaDir} does not exist`);
   }
+  if (config.policyDir !== undefined && !existsSync(config.policyDir)) {
+    throw new UsageError(`--policy-dir ${config.policyDir} does not exist`);
+  }
 
   const tls = await prepareServingTls(config, logger, metrics);
   const registry = await startSchemaRegistry(config, logger, metrics);
+  const policies = await startPolicies(config, logger, metrics);
 
   const app = buildAdmissionServer({
     tls: tls.serverOptions,
@@ -42,15 +48,17 @@ export async function runServe(config: ServeConfig): Promise<void> {
     validation: config.validation,
     bodyLimit: config.bodyLimit,
     maxDepth: config.maxDepth,
-    ready: () => !shutdown.isDraining,
+    ready: () => policies.isReady() && !shutdown.isDraining,
+    policies: policyContextFor(policies.registry, policies.namespaces, metrics),
+    plugins: [policiesRoute(policies.registry)],
     extraEndpoints: [
       configMapEndpoint({
-        reviewers: [extensionSchemaReviewer],
+        reviewers: [extensionSchemaReviewer, policyReviewer],
         isTrustedNamespace: (ns) => registry.isTrustedNamespace(ns),
       }),
     ],
   });
-  const ready = (): boolean => isServing(app) && registry.isReady() && !shutdown.isDraining;
+  const ready = (): boolean => isServing(app) && registry.isReady() && policies.isReady() && !shutdown.isDraining;
 
   const metricsApp = config.metricsPort > 0 ? buildMetricsServer({ logger, metrics, health: { ready } }) : undefined;
   const shutdown = new ShutdownController({
@@ -58,7 +66,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
     logger,
     delayMs: config.shutdownDelaySeconds * 1000,
     graceMs: config.shutdownGraceSeconds * 1000,
-    cleanups: [() => tls.stop(), () => registry.stop(), async () => metricsApp?.close()],
+    cleanups: [() => tls.stop(), () => registry.stop(), () => policies.stop(), async () => metricsApp?.close()],
     exit: (code) => process.exit(code),
   });
   shutdown.installSignalHandlers();

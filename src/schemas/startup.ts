@@ -19,18 +19,36 @@ export interface SchemaSourceConfig {
   readonly kubeconfig?: string;
 }
 
+export interface ConfigMapSourcesConfig {
+  readonly source: 'files' | 'kubernetes';
+  /** Directories or files read (and watched) as file sources; with `kubernetes`, read as well. */
+  readonly paths: readonly string[];
+  readonly labelSelector: string;
+  readonly trustedNamespaces: readonly string[];
+  readonly kubeconfig?: string;
+}
+
+/** Sources of labelled ConfigMaps, for any registry: extension schemas here, platform policies too. */
+export function configMapSourcesFor(config: ConfigMapSourcesConfig): ConfigMapSource[] {
+  const files = config.paths.length === 0 ? [] : [new FileConfigMapSource({ paths: config.paths, labelSelector: config.labelSelector, watch: true })];
+  if (config.source !== 'kubernetes') return files;
+  const cluster = new KubeConfigMapSource({
+    labelSelector: config.labelSelector,
+    trustedNamespaces: config.trustedNamespaces,
+    ...(config.kubeconfig === undefined ? {} : { kubeconfigPath: config.kubeconfig }),
+  });
+  return [cluster, ...files];
+}
+
 export function schemaSourcesFor(config: SchemaSourceConfig): ConfigMapSource[] {
-  if (config.schemaSource === 'kubernetes') {
-    return [
-      new KubeConfigMapSource({
-        labelSelector: EXTENSION_SCHEMA_SELECTOR,
-        trustedNamespaces: config.trustedNamespaces,
-        ...(config.kubeconfig === undefined ? {} : { kubeconfigPath: config.kubeconfig }),
-      }),
-    ];
-  }
   // Files carry the same label as in the cluster, so one YAML serves both `kubectl apply` and --schema-dir.
-  return [new FileConfigMapSource({ paths: [config.schemaDir], labelSelector: EXTENSION_SCHEMA_SELECTOR, watch: true })];
+  return configMapSourcesFor({
+    source: config.schemaSource,
+    paths: config.schemaSource === 'kubernetes' ? [] : [config.schemaDir],
+    labelSelector: EXTENSION_SCHEMA_SELECTOR,
+    trustedNamespaces: config.trustedNamespaces,
+    ...(config.kubeconfig === undefined ? {} : { kubeconfig: config.kubeconfig }),
+  });
 }
 
 /** Stop it with `registry.stop()` (closes watches and timers). */

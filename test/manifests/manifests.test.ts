@@ -475,9 +475,13 @@ describe('RBAC', () => {
     ]);
   });
 
-  it('cluster-wide: only get/patch on our own two webhook configurations', () => {
-    expect(clusterRoles.length).toBe(1);
-    const clusterRules = rules(clusterRoles[0] as Manifest);
+  it('cluster-wide: only get/patch on our own two webhook configurations, and reading namespaces', () => {
+    expect(clusterRoles.map((r) => r.metadata.name).sort()).toEqual([NAME, `${NAME}-namespace-reader`]);
+    // Policy namespace selectors need namespace labels: read-only, namespaces and nothing else.
+    expect(rules(findOne(manifests, 'ClusterRole', `${NAME}-namespace-reader`))).toEqual([
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    const clusterRules = rules(findOne(manifests, 'ClusterRole', NAME));
     for (const rule of clusterRules) {
       expect(rule.apiGroups).toEqual(['admissionregistration.k8s.io']);
       expect([...(rule.resources as string[])].sort()).toEqual(
