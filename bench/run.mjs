@@ -14,7 +14,7 @@ import { agentFor, fmt, freePort, httpsRequest, latencyAtRate, LOAD, pacedLatenc
 
 const DURATION = Math.max(1, Number(process.env.BENCH_DURATION ?? 10));
 const WARMUP = Math.min(3, DURATION);
-const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const RATE = 1000;
 const REGISTRY_SIZE = Number(process.env.BENCH_REGISTRY_SIZE ?? 1000);
 const LARGE_COUNT = Number(process.env.BENCH_LARGE_COUNT ?? 100);
@@ -33,9 +33,9 @@ function ourArgs(port, schemaDir, logLevel = 'warn') {
   return ['dist/main.js', 'serve', '--port', String(port), '--host', '127.0.0.1', '--cert-dir', certDir, '--metrics-port', '0', '--log-level', logLevel, '--schema-dir', schemaDir];
 }
 
-async function startOurs(schemaDir, logLevel) {
+async function startOurs(schemaDir, logLevel, readyTimeoutMs = 60_000) {
   const port = await freePort();
-  return startServer({ name: `backend-webhook (${schemaDir})`, args: ourArgs(port, schemaDir, logLevel), port, caFile: () => caFile });
+  return startServer({ name: `backend-webhook (${schemaDir})`, args: ourArgs(port, schemaDir, logLevel), port, caFile: () => caFile, readyTimeoutMs });
 }
 
 async function startCeiling() {
@@ -138,14 +138,22 @@ try {
     }
   }
 
-  const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
-  results.throughput = Object.fromEntries(Object.entries(rps).map(([k, xs]) => [k, { rps: mean(xs), rounds: xs, p99ms: Math.max(...p99[k]) }]));
-  for (const k of ['validate', 'mutate', 'validateInfoLog']) results.throughput[k].ratio = results.throughput[k].rps / results.throughput.ceiling.rps;
+  // On a shared 2-core machine other work steals cycles at random: report the median round, and
+  // the ratio per round (ceiling and ours measured back to back), whose median is the headline.
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  results.throughput = Object.fromEntries(Object.entries(rps).map(([k, xs]) => [k, { rps: median(xs), best: Math.max(...xs), rounds: xs, p99ms: Math.max(...p99[k]) }]));
+  for (const k of ['validate', 'mutate']) {
+    const ratios = rps[k].map((x, i) => x / rps.ceiling[i]);
+    results.throughput[k].ratios = ratios;
+    results.throughput[k].ratio = median(ratios);
+    results.throughput[k].bestRatio = results.throughput[k].best / results.throughput.ceiling.best;
+  }
+  results.throughput.validateInfoLog.ratio = results.throughput.validateInfoLog.rps / results.throughput.ceiling.rps;
 
   // 5. Registry at scale.
   log(`registry of ${REGISTRY_SIZE} extension schemas`);
   {
-    const big = await startOurs(largeDir);
+    const big = await startOurs(largeDir, 'warn', 300_000);
     try {
       results.registry = { size: REGISTRY_SIZE, readyMs: big.readyMs, memoryAtReady: big.memory() };
       const agent = agentFor(caFile, 1);
@@ -180,10 +188,10 @@ function markdown(r) {
     '',
     '| measurement | result | target |',
     '| --- | --- | --- |',
-    `| ceiling (bare Fastify HTTPS + JSON.parse), typical Backend | ${fmt(t.ceiling.rps, 0)} req/s (rounds: ${t.ceiling.rounds.map((x) => fmt(x, 0)).join(', ')}) | - |`,
-    `| /validate, typical Backend | ${fmt(t.validate.rps, 0)} req/s = **${fmt(t.validate.ratio)}** of ceiling (rounds: ${t.validate.rounds.map((x) => fmt(x, 0)).join(', ')}) | >= 0.85 |`,
-    `| /mutate, typical Backend | ${fmt(t.mutate.rps, 0)} req/s = **${fmt(t.mutate.ratio)}** of ceiling (rounds: ${t.mutate.rounds.map((x) => fmt(x, 0)).join(', ')}) | >= 0.85 |`,
-    `| /validate with --log-level info (one log line per decision) | ${fmt(t.validateInfoLog.rps, 0)} req/s = ${fmt(t.validateInfoLog.ratio)} of ceiling | - |`,
+    `| ceiling (bare Fastify HTTPS + JSON.parse), typical Backend | median ${fmt(t.ceiling.rps, 0)} req/s, best ${fmt(t.ceiling.best, 0)} (rounds: ${t.ceiling.rounds.map((x) => fmt(x, 0)).join(', ')}) | - |`,
+    `| /validate, typical Backend | median ${fmt(t.validate.rps, 0)} req/s; ratio to ceiling per round ${t.validate.ratios.map((x) => fmt(x)).join(', ')}: median **${fmt(t.validate.ratio)}**, best/best ${fmt(t.validate.bestRatio)} | >= 0.85 |`,
+    `| /mutate, typical Backend | median ${fmt(t.mutate.rps, 0)} req/s; ratio to ceiling per round ${t.mutate.ratios.map((x) => fmt(x)).join(', ')}: median **${fmt(t.mutate.ratio)}**, best/best ${fmt(t.mutate.bestRatio)} | >= 0.85 |`,
+    `| /validate with --log-level info (one log line per decision) | median ${fmt(t.validateInfoLog.rps, 0)} req/s (rounds: ${t.validateInfoLog.rounds.map((x) => fmt(x, 0)).join(', ')}), ${fmt(t.validateInfoLog.ratio)} of the median ceiling (measured apart from it) | - |`,
     `| autocannon overallRate ${RATE} req/s, ceiling | p50 ${fmt(l.ceiling.p50)} / p99 ${fmt(l.ceiling.p99)} / max ${fmt(l.ceiling.max)} ms | - |`,
     `| autocannon overallRate ${RATE} req/s, /validate | p50 ${fmt(l.validate.p50)} / p99 **${fmt(l.validate.p99)}** / max ${fmt(l.validate.max)} ms (${l.validate.count} samples) | p99 < 5 ms |`,
     `| autocannon overallRate ${RATE} req/s, /mutate | p50 ${fmt(l.mutate.p50)} / p99 **${fmt(l.mutate.p99)}** / max ${fmt(l.mutate.max)} ms (${l.mutate.count} samples) | p99 < 5 ms |`,
