@@ -3,10 +3,11 @@ import { stringify } from 'yaml';
 import { POLICY_KEY, POLICY_LABEL, parsePolicyText, type PolicyDocument } from '../../src/policies/format.js';
 import { compilePolicy, PolicySet } from '../../src/policies/policy-set.js';
 import type { ConfigMapObject } from '../../src/schemas/source.js';
+import type { KubeObject } from '../support/fake-apiserver.js';
 
 export const PLATFORM = 'platform';
 
-export function policyCm(name: string, doc: PolicyDocument | string, opts: { namespace?: string; resourceVersion?: string; created?: string; labelled?: boolean } = {}): ConfigMapObject & { apiVersion: string; kind: string } {
+export function policyCm(name: string, doc: PolicyDocument | string, opts: { namespace?: string; resourceVersion?: string; created?: string; labelled?: boolean } = {}): ConfigMapObject & KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
