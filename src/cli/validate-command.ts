@@ -14,6 +14,7 @@ interface RawValidateOptions {
   strict: boolean;
   showDefaults: boolean;
   schemaDir?: string[];
+  policyDir?: string[];
   clusterDomain: string;
   deniedCidr?: string[];
   mcpVersion?: string[];
@@ -22,8 +23,6 @@ interface RawValidateOptions {
 
 // Kept here (not imported from render.ts) so building the command loads nothing heavy.
 const FORMATS = ['text', 'json', 'github'] as const;
-
-const keep = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 
 /**
  * A switch takes no value on the command line (`--strict`, so it cannot swallow a path), but its
@@ -47,7 +46,8 @@ export function validateCommand(): Command {
     .addOption(flag('-o, --output <format>', 'text, json, or github (GitHub Actions annotations)').argParser(parseChoice(FORMATS)).default('text'))
     .addOption(flag('--strict', 'objects of kinds the webhook does not judge are errors, not skipped').default(false))
     .addOption(flag('--show-defaults', 'print the defaulting patch each object would get').default(false))
-    .addOption(flag('--schema-dir <dir>', 'directory or file of extension-schema ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
+    .addOption(flag('--schema-dir <dir>', 'directory or file of extension-schema ConfigMaps (repeatable; default: only those in the input)').argParser(repeatable((dir: string) => dir)))
+    .addOption(flag('--policy-dir <dir>', 'directory or file of platform-policy ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
     .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
     .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
     .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
@@ -64,6 +64,7 @@ export function validateCommand(): Command {
       const report = await runOfflineValidation({
         paths,
         schemaDirs: raw.schemaDir ?? [],
+        policyDirs: raw.policyDir ?? [],
         validation: {
           clusterDomain: raw.clusterDomain,
           extraDeniedCidrs: raw.deniedCidr ?? [],

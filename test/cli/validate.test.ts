@@ -65,6 +65,16 @@ describe('text output', () => {
     expect(off.code).toBe(0);
   });
 
+  it('warns about a kind of the Backend API group that is not served (a likely typo), and skips it', async () => {
+    const stdin = 'apiVersion: ainetworking.prototype.x-k8s.io/v1alpha1\nkind: Backend\nmetadata: {name: typo, namespace: team-a}\nspec: {}\n';
+    const run = await runValidate(['-'], { stdin });
+    expect(run.code).toBe(0);
+    expect(lines(run.stdout)).toEqual([
+      '<stdin>:0 Backend/team-a/typo: warning: not judged: ainetworking.prototype.x-k8s.io/v1alpha1 Backend is not served; judged are ainetworking.prototype.x-k8s.io/v0alpha0 Backend and XBackendDestination',
+      'Summary: 0 judged, 0 valid, 0 invalid, 1 warnings, 1 skipped',
+    ]);
+  });
+
   it('--show-defaults prints the defaulting patch each object would get', async () => {
     const run = await runValidate(['--show-defaults', `${F}/defaults`]);
     expect(run.code).toBe(0);
