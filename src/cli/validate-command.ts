@@ -24,6 +24,9 @@ interface RawValidateOptions {
 // Kept here (not imported from render.ts) so building the command loads nothing heavy.
 const FORMATS = ['text', 'json', 'github'] as const;
 
+/** Repeatable path flag (each use appends; the environment variable may hold a comma-separated list). */
+const keep = repeatable((value: string) => value);
+
 /**
  * A switch takes no value on the command line (`--strict`, so it cannot swallow a path), but its
  * environment variable says true or false: commander alone would turn `..._STRICT=false` on.
@@ -46,7 +49,7 @@ export function validateCommand(): Command {
     .addOption(flag('-o, --output <format>', 'text, json, or github (GitHub Actions annotations)').argParser(parseChoice(FORMATS)).default('text'))
     .addOption(flag('--strict', 'objects of kinds the webhook does not judge are errors, not skipped').default(false))
     .addOption(flag('--show-defaults', 'print the defaulting patch each object would get').default(false))
-    .addOption(flag('--schema-dir <dir>', 'directory or file of extension-schema ConfigMaps (repeatable; default: only those in the input)').argParser(repeatable((dir: string) => dir)))
+    .addOption(flag('--schema-dir <dir>', 'directory or file of extension-schema ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
     .addOption(flag('--policy-dir <dir>', 'directory or file of platform-policy ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
     .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
     .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))

@@ -11,6 +11,7 @@ import { reviewConfigMapRequest, type ConfigMapReviewer } from '../admission/con
 import { isServedKind } from '../admission/filters.js';
 import { mutateRequest, validateRequest, type HandlerContext } from '../admission/handlers.js';
 import type { AdmissionRequest, GroupVersionKind, Verdict } from '../admission/review.js';
+import jsonPatch from 'fast-json-patch';
 import { API_GROUP, API_VERSION, SERVED_KINDS } from '../backend/types.js';
 import type { InputDocument, ObjectLocation } from './documents.js';
 import { isConfigMap } from './schemas.js';
@@ -164,9 +165,13 @@ export function judgeDocument(doc: InputDocument, ctx: JudgeContext): ObjectResu
   const ref = refOf(doc.object);
   if (isServedKind(gvk)) {
     const req = admissionRequest(doc, gvk, ref);
-    const verdict = validateRequest(req, ctx.handler);
-    const defaults = ctx.showDefaults ? decodePatch(mutateRequest(req, ctx.handler)) : undefined;
-    return fromVerdict(doc, ref, verdict, defaults);
+    const withPolicies = (ctx.handler.policies?.policies.size ?? 0) > 0;
+    const patch = ctx.showDefaults || withPolicies ? decodePatch(mutateRequest(req, ctx.handler)) : undefined;
+    // With platform policies, judge what the API server judges: the object after the mutating
+    // webhook, since policy defaults (a TLS mode, a required extension) can satisfy policy overrides.
+    const judged = withPolicies && patch && patch.length > 0 ? { ...req, object: jsonPatch.applyPatch(structuredClone(doc.object), patch as jsonPatch.Operation[], false, false).newDocument } : req;
+    const verdict = validateRequest(judged, ctx.handler);
+    return fromVerdict(doc, ref, verdict, ctx.showDefaults ? patch : undefined);
   }
   if (isConfigMap(doc.object)) {
     const labels = isRecord(doc.object.metadata) && isRecord(doc.object.metadata.labels) ? doc.object.metadata.labels : {};

@@ -10,6 +10,8 @@ export type InputProblemCode =
   | 'ReadFailed'
   /** A `--schema-dir` file that does not parse, or a schema in it that does not compile. */
   | 'SchemaDirFailed'
+  /** A `--policy-dir` file that does not parse, or a policy in it that is refused. */
+  | 'PolicyDirFailed'
   /** Broken YAML/JSON. */
   | 'ParseFailed'
   /** A document (or List item) that is not a mapping. */
@@ -26,7 +28,7 @@ export interface InputProblem {
   readonly message: string;
 }
 
-const IO_CODES: ReadonlySet<InputProblemCode> = new Set(['PathNotFound', 'ReadFailed', 'SchemaDirFailed']);
+const IO_CODES: ReadonlySet<InputProblemCode> = new Set(['PathNotFound', 'ReadFailed', 'SchemaDirFailed', 'PolicyDirFailed']);
 
 /** True when the problem stopped the run from seeing its input: exit code 2. */
 export const isIoProblem = (p: InputProblem): boolean => IO_CODES.has(p.code);

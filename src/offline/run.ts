@@ -4,9 +4,11 @@
  */
 import type { ConfigMapReviewer } from '../admission/configmap-handler.js';
 import type { ValidationOptions } from '../backend/options.js';
+import { policyReviewer } from '../policies/format.js';
 import { EXTENSION_SCHEMA_LABEL, reviewSchemaConfigMap } from '../schemas/configmap.js';
 import { documentsFromText, type InputDocument } from './documents.js';
 import { judgeDocuments } from './judge.js';
+import { loadOfflinePolicies } from './policies.js';
 import type { InputProblem } from './problems.js';
 import { readInputs, type ReadInputsOptions } from './read-input.js';
 import { buildReport, type OfflineReport } from './report.js';
@@ -17,6 +19,8 @@ export interface OfflineRunConfig {
   readonly paths: readonly string[];
   /** Directories (or files) of extension-schema ConfigMaps, on top of those in the input. */
   readonly schemaDirs: readonly string[];
+  /** Directories (or files) of platform-policy ConfigMaps, on top of those in the input. */
+  readonly policyDirs?: readonly string[];
   readonly validation: ValidationOptions;
   readonly strict: boolean;
   readonly showDefaults: boolean;
@@ -25,6 +29,7 @@ export interface OfflineRunConfig {
 /** The ConfigMap webhook's reviewers, as `serve` registers them. */
 export const OFFLINE_CONFIGMAP_REVIEWERS: readonly ConfigMapReviewer[] = [
   { label: EXTENSION_SCHEMA_LABEL, what: 'extension schema', review: (cm) => reviewSchemaConfigMap(cm) },
+  policyReviewer,
 ];
 
 export async function runOfflineValidation(config: OfflineRunConfig, io: ReadInputsOptions = {}): Promise<OfflineReport> {
@@ -39,9 +44,11 @@ export async function runOfflineValidation(config: OfflineRunConfig, io: ReadInp
 
   const schemas = await loadOfflineSchemas(documents.filter((d) => isExtensionSchemaConfigMap(d.object)), config.schemaDirs);
   problems.push(...schemas.problems);
+  const policies = await loadOfflinePolicies(documents, config.policyDirs ?? []);
+  problems.push(...policies.problems);
 
   const results = judgeDocuments(documents, {
-    handler: { schemas: schemas.lookup, options: config.validation },
+    handler: { schemas: schemas.lookup, options: config.validation, ...(policies.context ? { policies: policies.context } : {}) },
     configMapReviewers: OFFLINE_CONFIGMAP_REVIEWERS,
     strict: config.strict,
     showDefaults: config.showDefaults,
