@@ -145,7 +145,7 @@ function breachesOf(policy: CompiledPolicy, setting: PolicySetting, object: unkn
         const tls = port['tls'];
         if (isPlainObject(tls) && tls['insecureSkipVerify'] === true) {
           const field = [...at, 'tls', 'insecureSkipVerify'];
-          out.push({ at: field, kind: 'forbidden', problem: 'skipping certificate verification is not allowed', scope: [field] });
+          out.push({ at: field, kind: 'forbidden', problem: 'must not be true (certificate verification is required)', scope: [field] });
         }
       }
       return out;

@@ -81,7 +81,7 @@ describe('overrides', () => {
     expect(errorsOf(judge(b, p))).toEqual([
       'spec.destination.fqdn.hostname: Forbidden: policy platform/strict (deniedDestinations): api.example.com may not be reached',
       'spec.destination.ports[0].protocol: Invalid value: "HTTP2": policy platform/strict (allowedProtocols): protocol HTTP2 is not allowed (allowed: HTTP)',
-      'spec.destination.ports[0].tls.insecureSkipVerify: Forbidden: policy platform/strict (forbidInsecureSkipVerify): skipping certificate verification is not allowed',
+      'spec.destination.ports[0].tls.insecureSkipVerify: Forbidden: policy platform/strict (forbidInsecureSkipVerify): must not be true (certificate verification is required)',
       'spec.destination.ports[0].tls.sni: Invalid value: "other.example.com": policy platform/strict (requireSniMatchesHostname): SNI must equal the hostname api.example.com',
       'spec.extensions: Required value: policy platform/strict (requiredExtensions): an extension of type example.com/Audit is required',
       'spec.extensions[0].type: Forbidden: policy platform/strict (forbiddenExtensions): extensions of type example.com/Debug:v1 are not allowed',
