@@ -144,8 +144,57 @@ export const backendArb = (spec: fc.Arbitrary<unknown>) =>
 
 const gvk = (kind: string) => ({ group: GROUP, version: VERSION, kind });
 
-/** AdmissionReview-shaped bodies: the envelope mostly right, anything anywhere sometimes. */
-export const reviewArb = fc
+interface EnvelopeParts {
+  apiVersion: unknown;
+  kind: unknown;
+  uid: unknown;
+  reqKind: unknown;
+  operation: unknown;
+  object: unknown;
+  oldObject: unknown;
+  dryRun: unknown;
+  subResource: string | null;
+  dropped: string[];
+}
+
+function assemble(x: EnvelopeParts): Record<string, unknown> {
+  const request: Record<string, unknown> = {
+    uid: x.uid,
+    kind: x.reqKind,
+    resource: { group: GROUP, version: VERSION, resource: 'backends' },
+    name: 'openai',
+    namespace: 'team-a',
+    operation: x.operation,
+    userInfo: { username: 'fuzz' },
+    object: x.object,
+    oldObject: x.oldObject,
+    dryRun: x.dryRun,
+  };
+  if (x.subResource !== null) request.subResource = x.subResource;
+  for (const key of x.dropped) if (key !== 'request') delete request[key];
+  const body: Record<string, unknown> = { apiVersion: x.apiVersion, kind: x.kind };
+  if (!x.dropped.includes('request')) body.request = request;
+  return body;
+}
+
+/** A correct envelope around an arbitrary Backend: these reach the validating and defaulting code. */
+const cleanReviewArb = fc
+  .record({
+    apiVersion: fc.constantFrom('admission.k8s.io/v1', 'admission.k8s.io/v1beta1'),
+    kind: fc.constant('AdmissionReview'),
+    uid: fc.uuid(),
+    reqKind: fc.constantFrom(gvk('Backend'), gvk('XBackendDestination')),
+    operation: fc.constantFrom('CREATE', 'UPDATE'),
+    object: backendArb(specArb),
+    oldObject: fc.option(backendArb(specArb), { freq: 2 }),
+    dryRun: fc.boolean(),
+    subResource: fc.constant(null),
+    dropped: fc.constant<string[]>([]),
+  })
+  .map(assemble);
+
+/** The envelope itself wrong somewhere: anything anywhere. */
+const messyReviewArb = fc
   .record({
     apiVersion: orGarbage(fc.constantFrom('admission.k8s.io/v1', 'admission.k8s.io/v1beta1', 'admission.k8s.io/v2'), 2),
     kind: orGarbage(fc.constant('AdmissionReview')),
@@ -156,25 +205,9 @@ export const reviewArb = fc
     oldObject: fc.option(orGarbage(backendArb(specArb)), { freq: 2 }),
     dryRun: orGarbage(fc.boolean()),
     subResource: fc.option(fc.constantFrom('status', 'scale'), { freq: 6 }),
+    dropped: fc.subarray(['uid', 'kind', 'object', 'operation', 'request'], { maxLength: 2 }),
   })
-  .chain((r) =>
-    fc.record({ dropped: fc.subarray(['uid', 'kind', 'object', 'operation', 'request'], { maxLength: 2 }), r: fc.constant(r) }).map(({ dropped, r: x }) => {
-      const request: Record<string, unknown> = {
-        uid: x.uid,
-        kind: x.reqKind,
-        resource: { group: GROUP, version: VERSION, resource: 'backends' },
-        name: 'openai',
-        namespace: 'team-a',
-        operation: x.operation,
-        userInfo: { username: 'fuzz' },
-        object: x.object,
-        oldObject: x.oldObject,
-        dryRun: x.dryRun,
-      };
-      if (x.subResource !== null) request.subResource = x.subResource;
-      for (const key of dropped) if (key !== 'request') delete request[key];
-      const body: Record<string, unknown> = { apiVersion: x.apiVersion, kind: x.kind };
-      if (!dropped.includes('request')) body.request = request;
-      return body;
-    }),
-  );
+  .map(assemble);
+
+/** AdmissionReview-shaped bodies: mostly a correct envelope, often a broken one. */
+export const reviewArb = fc.oneof({ weight: 2, arbitrary: cleanReviewArb }, { weight: 1, arbitrary: messyReviewArb });
