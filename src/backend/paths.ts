@@ -112,3 +112,15 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   }
   return true;
 }
+
+/**
+ * Ratcheting's test: a value counts as unchanged when present and equal in both objects, or absent
+ * from the same (existing) parent in both.
+ */
+export function unchangedAt(object: unknown, oldObject: unknown, path: Segments): boolean {
+  const now = lookup(object, path);
+  const before = lookup(oldObject, path);
+  if (now.present !== before.present) return false;
+  if (!now.present) return now.parentPresent && before.parentPresent;
+  return jsonEqual(now.value, before.value);
+}

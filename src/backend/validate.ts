@@ -5,7 +5,7 @@
 import { formatFieldError, invalid, sortFieldErrors, type FieldError } from './field-errors.js';
 import { Findings, type Issue } from './issues.js';
 import { DEFAULT_VALIDATION_OPTIONS, type ValidationOptions } from './options.js';
-import { isPlainObject, jsonEqual, lookup, printable, type Segments } from './paths.js';
+import { isPlainObject, printable, unchangedAt } from './paths.js';
 import { checkDestination } from './rules/destination.js';
 import { checkExtensions } from './rules/extensions.js';
 import { schemaIssues } from './schema.js';
@@ -51,15 +51,6 @@ function resolveOptions(options: Partial<ValidationOptions> | undefined): Valida
     mcpVersions: strings(o.mcpVersions, d.mcpVersions),
     unknownExtensionPolicy: o.unknownExtensionPolicy === 'warn' ? 'warn' : 'deny',
   };
-}
-
-/** A value counts as unchanged when present and equal in both, or absent from the same (existing) parent. */
-function unchangedAt(object: unknown, oldObject: unknown, path: Segments): boolean {
-  const now = lookup(object, path);
-  const before = lookup(oldObject, path);
-  if (now.present !== before.present) return false;
-  if (!now.present) return now.parentPresent && before.parentPresent;
-  return jsonEqual(now.value, before.value);
 }
 
 const errorKey = (e: FieldError): string => {

@@ -14,7 +14,7 @@ import type { AdmissionRequest, GroupVersionKind, Verdict } from '../admission/r
 import jsonPatch from 'fast-json-patch';
 import { API_GROUP, API_VERSION, SERVED_KINDS } from '../backend/types.js';
 import type { InputDocument, ObjectLocation } from './documents.js';
-import { isConfigMap } from './schemas.js';
+import { isConfigMap } from './labelled-configmaps.js';
 
 export type Outcome = 'valid' | 'invalid' | 'skipped';
 

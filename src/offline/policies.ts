@@ -9,42 +9,12 @@ import type { PolicyContext } from '../policies/evaluate.js';
 import { POLICY_LABEL } from '../policies/format.js';
 import { StaticNamespaceLabels } from '../policies/namespaces.js';
 import { PolicyRegistry } from '../policies/registry.js';
-import { configMapsFromText } from '../schemas/file-source.js';
-import { documentsFromText, type InputDocument } from './documents.js';
-import { InputConfigMapSource, type InputConfigMap } from './input-source.js';
+import type { InputDocument } from './documents.js';
+import { InputConfigMapSource } from './input-source.js';
+import { configMapEntries, hasTrueLabel, readLabelledConfigMapDirs } from './labelled-configmaps.js';
 import type { InputProblem } from './problems.js';
-import { readInputs } from './read-input.js';
-import { isConfigMap } from './schemas.js';
 
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-export function isPolicyConfigMap(object: Record<string, unknown>): boolean {
-  if (!isConfigMap(object) || !isRecord(object.metadata)) return false;
-  const labels = object.metadata.labels;
-  return isRecord(labels) && labels[POLICY_LABEL] === 'true';
-}
-
-function entriesOf(docs: readonly InputDocument[]): InputConfigMap[] {
-  return docs.flatMap((doc) => {
-    // Through the file source's reader, so a ConfigMap reads exactly as from `serve --policy-dir`.
-    const read = configMapsFromText(JSON.stringify(doc.object));
-    const configMap = read.ok ? read.configMaps[0] : undefined;
-    return configMap ? [{ configMap, file: doc.file, key: `${doc.file}#${doc.document}${doc.item === undefined ? '' : `.${doc.item}`}` }] : [];
-  });
-}
-
-async function readPolicyDirs(dirs: readonly string[]): Promise<{ entries: InputConfigMap[]; problems: InputProblem[] }> {
-  if (dirs.length === 0) return { entries: [], problems: [] };
-  const read = await readInputs(dirs.filter((d) => d !== '-'));
-  const problems: InputProblem[] = read.problems.map((p) => ({ ...p, code: p.code === 'PathNotFound' ? 'PathNotFound' : 'PolicyDirFailed', message: `--policy-dir: ${p.message}` }));
-  const docs: InputDocument[] = [];
-  for (const file of read.files) {
-    const parsed = documentsFromText(file.file, file.text);
-    docs.push(...parsed.documents.filter((d) => isPolicyConfigMap(d.object)));
-    problems.push(...parsed.problems.map((p) => ({ ...p, code: 'PolicyDirFailed' as const, message: `--policy-dir: ${p.message}` })));
-  }
-  return { entries: entriesOf(docs), problems };
-}
+export const isPolicyConfigMap = (object: Record<string, unknown>): boolean => hasTrueLabel(object, POLICY_LABEL);
 
 export interface OfflinePolicies {
   /** Undefined when no policy is in force (the run then judges exactly as without policies). */
@@ -58,8 +28,8 @@ export interface OfflinePolicies {
  * file. A broken one under --policy-dir is: the run lacks a policy it was told to apply.
  */
 export async function loadOfflinePolicies(documents: readonly InputDocument[], policyDirs: readonly string[]): Promise<OfflinePolicies> {
-  const fromDirs = await readPolicyDirs(policyDirs);
-  const fromInput = entriesOf(documents.filter((d) => isPolicyConfigMap(d.object)));
+  const fromDirs = await readLabelledConfigMapDirs(policyDirs, POLICY_LABEL, '--policy-dir', 'PolicyDirFailed');
+  const fromInput = configMapEntries(documents.filter((d) => isPolicyConfigMap(d.object)));
   if (fromDirs.entries.length === 0 && fromInput.length === 0) return { problems: fromDirs.problems };
 
   const registry = new PolicyRegistry({ logger: pino({ level: 'silent' }) });

@@ -4,7 +4,7 @@
  * warnings that follow. Every message names the policy (`namespace/name`) and the rule.
  */
 import { type FieldError, forbidden, invalid, required, sortFieldErrors } from '../backend/field-errors.js';
-import { dotted, isPlainObject, jsonEqual, lookup, type Segments } from '../backend/paths.js';
+import { dotted, isPlainObject, unchangedAt, type Segments } from '../backend/paths.js';
 import { boundedWarning, ratchetWarning } from '../backend/validate.js';
 import { extensionKind, type PolicyAction, type PolicyDocument } from './format.js';
 import {
@@ -217,15 +217,6 @@ function destinationPath(dest: DestinationFacts): Segments {
   if (dest.type === 'Fqdn') return ['spec', 'destination', 'fqdn', 'hostname'];
   if (dest.type === 'Ip') return ['spec', 'destination', 'ip', 'address'];
   return ['spec', 'destination', 'service'];
-}
-
-/** A value counts as unchanged when present and equal in both, or absent from the same (existing) parent. */
-function unchangedAt(object: unknown, oldObject: unknown, path: Segments): boolean {
-  const now = lookup(object, path);
-  const before = lookup(oldObject, path);
-  if (now.present !== before.present) return false;
-  if (!now.present) return now.parentPresent && before.parentPresent;
-  return jsonEqual(now.value, before.value);
 }
 
 export interface OverrideInput {
