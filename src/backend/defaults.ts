@@ -70,10 +70,11 @@ export function defaultBackendWith(object: unknown, apply: (copy: unknown) => st
     // Both sides from the JSON text, so the patch is against exactly what the API server sent.
     const text = JSON.stringify(object);
     if (typeof text !== 'string') return NOTHING;
-    const before: unknown = JSON.parse(text);
     const after: unknown = JSON.parse(text);
     const defaulted = apply(after);
     if (defaulted.length === 0) return { patch: [], defaulted: [] };
+    // The second copy only when there is something to diff: most objects need no defaults.
+    const before: unknown = JSON.parse(text);
     return { patch: jsonPatch.compare(before as object, after as object), defaulted };
   } catch {
     // Too deep, cyclic or otherwise undiffable: leave it to the validating webhook to explain.

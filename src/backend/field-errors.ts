@@ -137,6 +137,12 @@ const VALUE_HIDDEN = new Set<FieldErrorType>(['FieldValueRequired', 'FieldValueF
 /** Longest rendering of a bad value: a 1 MiB string must not travel back in a denial. */
 const MAX_VALUE_CHARS = 256;
 
+/** Maps print with sorted keys (as Kubernetes prints them), so messages never depend on key order. */
+const sortedKeys = (_key: string, v: unknown): unknown =>
+  v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+    : v;
+
 function renderValue(value: unknown): string {
   let text: string;
   if (value === null) text = 'null';
@@ -144,7 +150,7 @@ function renderValue(value: unknown): string {
   else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') text = String(value);
   else {
     try {
-      text = JSON.stringify(value) ?? String(value);
+      text = JSON.stringify(value, sortedKeys) ?? String(value);
     } catch {
       text = '<unprintable>';
     }

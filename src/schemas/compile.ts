@@ -118,10 +118,27 @@ function exceedsDepth(value: unknown, maxDepth: number): boolean {
   return false;
 }
 
-function newAjv(draft: SchemaDraft): Ajv {
-  const ajv = draft === '2020-12' ? new Ajv2020(AJV_OPTIONS) : new Ajv(AJV_OPTIONS);
+function newAjv(draft: SchemaDraft, options: AjvOptions = AJV_OPTIONS): Ajv {
+  const ajv = draft === '2020-12' ? new Ajv2020(options) : new Ajv(options);
   addFormats(ajv);
   return ajv;
+}
+
+/**
+ * One long-lived ajv per draft checks schemas against the draft's meta-schema: compiling the
+ * meta-schema anew for every schema cost ~9 ms and ~100 KB each (13 s and 260 MiB for 1,000).
+ * It only validates; no schema is ever added to it, so `$id`s cannot collide there.
+ */
+const metaCheckers = new Map<SchemaDraft, Ajv>();
+
+function metaSchemaProblem(draft: SchemaDraft, schema: Record<string, unknown>): string | undefined {
+  let checker = metaCheckers.get(draft);
+  if (!checker) {
+    checker = newAjv(draft);
+    metaCheckers.set(draft, checker);
+  }
+  if (checker.validateSchema(schema) === true) return undefined;
+  return checker.errorsText(checker.errors, { dataVar: 'schema' });
 }
 
 /** Parses text as JSON and checks the shape every extension schema must have. */
@@ -155,7 +172,10 @@ export function compileExtensionSchema(text: string, limits: SchemaCompileLimits
   const parsed = parseSchemaText(text, limits);
   if (!parsed.ok) return parsed;
   try {
-    const validate = newAjv(parsed.draft).compile(parsed.schema);
+    const problem = metaSchemaProblem(parsed.draft, parsed.schema);
+    if (problem !== undefined) return { ok: false, error: { code: 'InvalidSchema', message: `not a compilable schema: ${problem}` } };
+    // Checked above: the per-schema instance need not compile the meta-schema again.
+    const validate = newAjv(parsed.draft, { ...AJV_OPTIONS, validateSchema: false }).compile(parsed.schema);
     return { ok: true, validate: validate as ExtensionConfigValidator, draft: parsed.draft };
   } catch (err) {
     if (err instanceof UnsupportedPatternError) return { ok: false, error: { code: 'UnsupportedPattern', message: err.message } };
