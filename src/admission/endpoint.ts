@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from './app.js';
 import type { Logger } from 'pino';
+import { SERVED_KINDS } from '../backend/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { parseJson, peekRequestUid, readBody, screenJson, type RawBody } from './body.js';
 import { RequestError } from './errors.js';
@@ -34,9 +35,15 @@ interface Deps {
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
+/** Label values come from requests: only known ones, so a caller cannot grow the metric set. */
+const OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+const KNOWN_KINDS = new Set<string>([...SERVED_KINDS, 'ConfigMap']);
+const metricKind = (kind: string): string => (KNOWN_KINDS.has(kind) ? kind : 'other');
+
 declare module 'fastify' {
   interface FastifyRequest {
-    rawAdmissionBody?: RawBody | RequestError;
+    /** Epoch ms after which the API server has given up on this call (from ?timeout=). */
+    admissionDeadline?: number;
   }
 }
 
@@ -45,6 +52,7 @@ export function registerBodyReader(app: App, limits: EndpointLimits): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
     const deadlineMs = timeoutFromQuery((request.query as Record<string, unknown> | undefined)?.timeout);
+    request.admissionDeadline = Date.now() + deadlineMs;
     let settled = false;
     const settle = (value: RawBody | RequestError): void => {
       if (settled) return;
@@ -66,6 +74,18 @@ export function registerBodyReader(app: App, limits: EndpointLimits): void {
 
 export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint, deps: Deps): void {
   const { logger, metrics, limits } = deps;
+  // Bound metric children: prom-client hashes the label set on every unbound call.
+  const duration = metrics.admissionDuration.labels(endpoint.name);
+  const counters = new Map<string, { inc(): void }>();
+  const countDecision = (kind: string, operation: string, result: string): void => {
+    const key = `${kind}\u0000${operation}\u0000${result}`;
+    let counter = counters.get(key);
+    if (!counter) {
+      counter = metrics.admissionRequests.labels(endpoint.name, kind, operation, result);
+      if (counters.size < 256) counters.set(key, counter);
+    }
+    counter.inc();
+  };
 
   const refuse = (reply: FastifyReply, apiVersion: ReviewVersion, uid: string | undefined, err: RequestError): FastifyReply => {
     metrics.badRequests.inc({ reason: err.code });
@@ -73,12 +93,12 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
     if (uid === undefined) {
       return reply.code(err.httpStatus).header('content-type', 'application/json').send(JSON.stringify(err.toJSON()));
     }
-    metrics.admissionRequests.inc({ endpoint: endpoint.name, kind: '', operation: '', result: 'error' });
+    countDecision('', '', 'error');
     return reply.code(200).header('content-type', 'application/json').send(encodeReview(apiVersion, { uid, ...badRequestVerdict(err) }));
   };
 
   app.post(endpoint.path, async (request: FastifyRequest, reply: FastifyReply) => {
-    const deadline = Date.now() + timeoutFromQuery((request.query as Record<string, unknown> | undefined)?.timeout);
+    const deadline = request.admissionDeadline ?? Date.now() + timeoutFromQuery((request.query as Record<string, unknown> | undefined)?.timeout);
     const raw = request.body as RawBody | RequestError | undefined;
     if (raw instanceof RequestError) {
       reply.header('connection', 'close');
@@ -120,9 +140,9 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
     const body = encodeReview(review.apiVersion, { uid: req.uid, ...verdict });
     const durationMs = reply.elapsedTime;
     const result = verdict.patch ? 'patched' : verdict.allowed ? 'allowed' : verdict.status?.code === 400 ? 'error' : 'denied';
-    metrics.admissionRequests.inc({ endpoint: endpoint.name, kind: req.kind.kind, operation: req.operation, result });
-    metrics.admissionDuration.observe({ endpoint: endpoint.name }, durationMs / 1000);
-    if (verdict.warnings?.length) metrics.admissionWarnings.inc({ endpoint: endpoint.name, kind: req.kind.kind }, verdict.warnings.length);
+    countDecision(metricKind(req.kind.kind), OPERATIONS.has(req.operation) ? req.operation : 'other', result);
+    duration.observe(durationMs / 1000);
+    if (verdict.warnings?.length) metrics.admissionWarnings.inc({ endpoint: endpoint.name, kind: metricKind(req.kind.kind) }, verdict.warnings.length);
     logger.info(
       {
         endpoint: endpoint.name,

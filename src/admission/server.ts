@@ -2,7 +2,7 @@
  * The HTTPS admission server: one place that registers every plugin. HTTP/1.1 only (the API server
  * never speaks HTTP/2 to webhooks), TLS 1.2+, bodies bounded, errors never leak a stack.
  */
-import Fastify, { LogController } from 'fastify';
+import Fastify from 'fastify';
 import type { App } from './app.js';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Logger } from 'pino';
@@ -40,8 +40,9 @@ export function buildAdmissionServer(options: AdmissionServerOptions): App {
   const limits = { bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH };
   const app = Fastify({
     https: { minVersion: 'TLSv1.2', ...options.tls },
-    loggerInstance: options.logger,
-    logController: new LogController({ disableRequestLogging: true }),
+    // Fastify's own logger would make a child logger per request (~8% of throughput). Every line we
+    // need (one per decision, refusals, errors) is written with options.logger directly instead.
+    logger: false,
     bodyLimit: limits.bodyLimit,
     // The API server (Go) keeps idle connections 90 s; closing ours sooner races its reuse and
     // fails non-idempotent POSTs with EOF. Outlive it.
@@ -77,7 +78,7 @@ export function buildAdmissionServer(options: AdmissionServerOptions): App {
   });
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) request.log.error({ err: error }, 'unhandled error');
+    if (status === 500) options.logger.error({ err: error, url: request.url }, 'unhandled error');
     // Never a stack, and for 500s not even the message: it may carry internals.
     return reply.code(status).send({ code: status === 500 ? 'INTERNAL' : (error.code ?? 'BAD_REQUEST'), statusCode: status, message: status === 500 ? 'internal error' : error.message });
   });

@@ -60,7 +60,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
   });
   const ready = (): boolean => isServing(app) && registry.isReady() && policies.isReady() && !shutdown.isDraining;
 
-  const metricsApp = config.metricsPort > 0 ? buildMetricsServer({ logger, metrics, health: { ready } }) : undefined;
+  const metricsApp = config.metricsPort > 0 ? buildMetricsServer({ metrics, health: { ready } }) : undefined;
   const shutdown = new ShutdownController({
     app,
     logger,

@@ -162,6 +162,18 @@ describe('routing and transport', () => {
     expect(protocol).not.toBe('h2');
   });
 
+  it('never lets request values grow the metric label set', async () => {
+    for (const kind of ['Pod', 'Kind-1', 'Kind-2']) {
+      const body = review(openaiBackend());
+      body.request.kind = { group: 'example.com', version: 'v1', kind };
+      body.request.operation = `OP-${kind}`;
+      await server.client.postJson('/validate', body);
+    }
+    const text = await server.metrics.registry.getSingleMetricAsString('backend_webhook_admission_requests_total');
+    expect(text).toMatch(/kind="other",operation="other",result="error"\} 3/);
+    expect(text).not.toMatch(/Kind-1|OP-Pod/);
+  });
+
   it('keeps serving after all of the above', async () => {
     const body = review(openaiBackend());
     const res = await server.client.postJson('/validate', body);
