@@ -7,7 +7,8 @@ import { startTestServer, type TestServer } from '../support/test-server.js';
 import { AUDIT_KEY, backend, decodePatch, openaiBackend, review } from '../support/reviews.js';
 
 let server: TestServer;
-const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/admission');
+// Copied from ../shared/fixtures/admission (sources and licences in each .source.txt).
+const FIXTURES = join(import.meta.dirname, '../fixtures/admission');
 
 beforeAll(async () => {
   server = await startTestServer();
