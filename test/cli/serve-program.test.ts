@@ -63,7 +63,7 @@ describe('serve on the embedded default', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'serve-'));
     metricsPort = await freePort();
-    program = startProgram(['serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1', '--shutdown-delay-seconds', '2', '--shutdown-grace-seconds', '10'], {
+    program = startProgram(['serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1', '--shutdown-delay-seconds', '6', '--shutdown-grace-seconds', '10'], {
       BACKEND_WEBHOOK_CERT_DIR: dir,
     });
     const listening = await program.waitForLog((l) => l.msg === 'backend-webhook listening');
