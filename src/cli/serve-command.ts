@@ -1,6 +1,6 @@
 /** `backend-webhook serve`: flags, their environment variables and defaults. */
 import { Command } from 'commander';
-import { PUBLISHED_MCP_VERSIONS } from '../backend/options.js';
+import { PUBLISHED_MCP_VERSIONS, type ValidationOptions } from '../backend/options.js';
 import { defaultExtensionSchemaDir } from '../schemas/file-source.js';
 import { flag } from './option.js';
 import {
@@ -21,35 +21,14 @@ import { UsageError } from './usage-error.js';
 export const DEFAULT_SERVICE_NAME = 'backend-webhook';
 export const DEFAULT_SERVICE_NAMESPACE = 'backend-webhook-system';
 
-interface RawServeOptions {
-  port: number;
-  host: string;
-  certDir: string;
-  tlsCertFile?: string;
-  tlsKeyFile?: string;
-  clientCaFile?: string;
-  certRenewBeforeDays: number;
-  serviceName: string;
-  serviceNamespace: string;
-  schemaSource: 'files' | 'kubernetes';
-  schemaDir: string;
-  policyDir?: string;
+/** What commander hands the action: ServeConfig, except where a flag's name or shape differs. */
+type RawServeOptions = Omit<ServeConfig, 'trustedNamespaces' | 'validation'> & {
   trustedNamespace?: string[];
-  kubeconfig?: string;
-  metricsPort: number;
-  metricsHost: string;
-  bodyLimit: number;
-  maxDepth: number;
   clusterDomain: string;
   deniedCidr?: string[];
   mcpVersion?: string[];
-  unknownExtensionPolicy: 'deny' | 'warn';
-  logLevel: string;
-  shutdownDelaySeconds: number;
-  shutdownGraceSeconds: number;
-  injectCa: boolean;
-  webhookConfigName: string;
-}
+  unknownExtensionPolicy: ValidationOptions['unknownExtensionPolicy'];
+};
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -89,38 +68,18 @@ export function serveCommand(): Command {
 }
 
 export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
-  if ((raw.tlsCertFile === undefined) !== (raw.tlsKeyFile === undefined)) {
+  const { trustedNamespace, clusterDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, ...sameAsFlags } = raw;
+  if ((sameAsFlags.tlsCertFile === undefined) !== (sameAsFlags.tlsKeyFile === undefined)) {
     throw new UsageError('--tls-cert-file and --tls-key-file go together');
   }
   return {
-    port: raw.port,
-    host: raw.host,
-    certDir: raw.certDir,
-    tlsCertFile: raw.tlsCertFile,
-    tlsKeyFile: raw.tlsKeyFile,
-    clientCaFile: raw.clientCaFile,
-    certRenewBeforeDays: raw.certRenewBeforeDays,
-    serviceName: raw.serviceName,
-    serviceNamespace: raw.serviceNamespace,
-    schemaSource: raw.schemaSource,
-    schemaDir: raw.schemaDir,
-    policyDir: raw.policyDir,
-    trustedNamespaces: raw.trustedNamespace ?? [],
-    kubeconfig: raw.kubeconfig,
-    metricsPort: raw.metricsPort,
-    metricsHost: raw.metricsHost,
-    bodyLimit: raw.bodyLimit,
-    maxDepth: raw.maxDepth,
+    ...sameAsFlags,
+    trustedNamespaces: trustedNamespace ?? [],
     validation: {
-      clusterDomain: raw.clusterDomain,
-      extraDeniedCidrs: raw.deniedCidr ?? [],
-      mcpVersions: raw.mcpVersion ?? PUBLISHED_MCP_VERSIONS,
-      unknownExtensionPolicy: raw.unknownExtensionPolicy,
+      clusterDomain,
+      extraDeniedCidrs: deniedCidr ?? [],
+      mcpVersions: mcpVersion ?? PUBLISHED_MCP_VERSIONS,
+      unknownExtensionPolicy,
     },
-    logLevel: raw.logLevel,
-    shutdownDelaySeconds: raw.shutdownDelaySeconds,
-    shutdownGraceSeconds: raw.shutdownGraceSeconds,
-    injectCa: raw.injectCa,
-    webhookConfigName: raw.webhookConfigName,
   };
 }
