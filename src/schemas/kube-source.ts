@@ -25,6 +25,8 @@ export interface BackoffOptions {
   readonly resetAfterMs: number;
 }
 
+export const DEFAULT_RESYNC_INTERVAL_MS = 5 * 60 * 1000;
+
 export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2, resetAfterMs: 60_000 };
 
 /** Delay before restart number `attempt` (0-based). */
@@ -72,6 +74,13 @@ export interface KubeConfigMapSourceOptions {
   /** A ready KubeConfig (tests, embedding); wins over kubeconfigPath. */
   readonly kubeConfig?: KubeConfig;
   readonly backoff?: Partial<BackoffOptions>;
+  /**
+   * Restart each informer (a fresh list, then a new watch) this often, even when all looks well:
+   * a watch connection that died silently (no FIN, e.g. a forgotten NAT entry) delivers nothing and
+   * raises no error, so only a periodic re-list bounds how stale the cache can get. Default 5 minutes;
+   * 0 disables.
+   */
+  readonly resyncIntervalMs?: number;
   readonly namespaceFile?: string;
   readonly random?: () => number;
   readonly id?: string;
@@ -111,6 +120,7 @@ class Scope {
   startedAt = 0;
   informer: ConfigMapInformer | undefined;
   retryTimer: NodeJS.Timeout | undefined;
+  resyncTimer: NodeJS.Timeout | undefined;
   constructor(readonly namespace: string | undefined) {}
 }
 
@@ -184,6 +194,8 @@ export class KubeConfigMapSource implements ConfigMapSource {
     scope.generation++;
     if (scope.retryTimer) clearTimeout(scope.retryTimer);
     scope.retryTimer = undefined;
+    if (scope.resyncTimer) clearTimeout(scope.resyncTimer);
+    scope.resyncTimer = undefined;
     const informer = scope.informer;
     scope.informer = undefined;
     if (informer) await informer.stop().catch(() => undefined);
@@ -218,6 +230,16 @@ export class KubeConfigMapSource implements ConfigMapSource {
     });
     scope.informer = informer;
     scope.startedAt = Date.now();
+    const resyncMs = this.options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS;
+    if (resyncMs > 0) {
+      scope.resyncTimer = setTimeout(() => {
+        if (!live()) return;
+        void this.halt(scope).then(() => {
+          if (!this.stopped) this.run(scope);
+        });
+      }, resyncMs);
+      scope.resyncTimer.unref?.();
+    }
     informer.start().catch((err: unknown) => {
       if (live()) this.failed(scope, err);
     });

@@ -260,6 +260,31 @@ describe('KubeConfigMapSource through @kubernetes/client-node against a fake API
     expect(registry.snapshot().get('example.com/Other')).toBeUndefined();
   });
 
+  it('a watch that died silently is caught by the periodic resync (a fresh list)', async () => {
+    server.create(CONFIGMAPS, schemaCm('tool-filter'));
+    source = makeSource({ resyncIntervalMs: 400 });
+    await registry.start([source]);
+    await source.whenSynced();
+    await until(() => server.openWatchCount === 1, 'the watch to open');
+    // The connection stays up but delivers nothing: no error, no close, nothing for the informer to notice.
+    server.silenceWatches();
+    server.create(CONFIGMAPS, schemaCm('other', { type: 'example.com/Other' }));
+    await until(() => registry.snapshot().get('example.com/Other') !== undefined, 'the resync to list the new ConfigMap');
+    expect(servedRequirement(registry)).toBe('a'); // the cached schema was served throughout
+  });
+
+  it('without a resync, a silently dead watch would never see the change (why the resync exists)', async () => {
+    server.create(CONFIGMAPS, schemaCm('tool-filter'));
+    source = makeSource({ resyncIntervalMs: 0 });
+    await registry.start([source]);
+    await source.whenSynced();
+    await until(() => server.openWatchCount === 1, 'the watch to open');
+    server.silenceWatches();
+    server.create(CONFIGMAPS, schemaCm('other', { type: 'example.com/Other' }));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(registry.snapshot().get('example.com/Other')).toBeUndefined();
+  });
+
   it('stop() closes the watch and delivers nothing more', async () => {
     const events: ConfigMapSourceEvent[] = [];
     source = makeSource();

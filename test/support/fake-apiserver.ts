@@ -287,6 +287,14 @@ export class FakeApiServer {
   }
 
   /** Kills the TCP connection of every open watch mid-stream. */
+  /**
+   * Keeps the open watches connected but sends them nothing more: a connection that died without a
+   * FIN or RST (a NAT or load balancer forgot it). Only a client-side resync notices.
+   */
+  silenceWatches(): void {
+    for (const w of [...this.watches]) this.watches.delete(w);
+  }
+
   dropWatches(): void {
     for (const w of [...this.watches]) {
       this.watches.delete(w);
