@@ -8,7 +8,7 @@
 import type { KubeConfig, V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isPlainObject } from '../backend/paths.js';
-import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from '../schemas/kube-source.js';
+import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF, DEFAULT_RESYNC_INTERVAL_MS } from '../schemas/kube-source.js';
 import type { NamespaceLabelLookup } from './match.js';
 
 /** Labels from Namespace objects (offline CLI input); namespaces not given are unknown. */
@@ -41,6 +41,8 @@ export interface KubeNamespaceCacheOptions {
   readonly kubeconfigPath?: string;
   readonly kubeConfig?: KubeConfig;
   readonly backoff?: Partial<BackoffOptions>;
+  /** Fresh list every so often, as the ConfigMap source does, against silently dead watches (0: off). */
+  readonly resyncIntervalMs?: number;
 }
 
 /** Namespace name -> labels from the cluster. Needs cluster-wide get/list/watch on namespaces. */
@@ -53,6 +55,7 @@ export class KubeNamespaceCache implements NamespaceLabelLookup {
   private startedAt = 0;
   private informer: { stop(): Promise<void> | void } | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
   private readonly backoff: BackoffOptions;
   private readonly log: Logger;
 
@@ -117,6 +120,17 @@ export class KubeNamespaceCache implements NamespaceLabelLookup {
       this.informer = informer;
       this.startedAt = Date.now();
       informer.start().catch(failed);
+      const resyncMs = this.options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS;
+      if (resyncMs > 0) {
+        if (this.resyncTimer) clearTimeout(this.resyncTimer);
+        this.resyncTimer = setTimeout(() => {
+          if (!live()) return;
+          this.generation++;
+          void Promise.resolve(informer.stop()).catch(() => undefined);
+          run();
+        }, resyncMs);
+        this.resyncTimer.unref?.();
+      }
     };
     run();
   }
@@ -125,6 +139,7 @@ export class KubeNamespaceCache implements NamespaceLabelLookup {
     this.stopped = true;
     this.generation++;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
     await Promise.resolve(this.informer?.stop()).catch(() => undefined);
   }
 }

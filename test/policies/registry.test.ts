@@ -199,6 +199,22 @@ describe('policies and namespace labels from the cluster (fake API server throug
     }
   });
 
+  it('the namespace cache catches a silently dead watch with its periodic resync', async () => {
+    server.create(NAMESPACES, { metadata: { name: 'a', labels: { x: '1' } } });
+    const cache = new KubeNamespaceCache({ logger: silent, kubeconfigPath: kubeconfig, backoff: { initialMs: 20, maxMs: 200 }, resyncIntervalMs: 400 });
+    await cache.start();
+    try {
+      await until(() => cache.hasSynced(), 'namespace list');
+      await until(() => server.openWatchCount >= 1, 'the watch to open');
+      server.silenceWatches();
+      server.create(NAMESPACES, { metadata: { name: 'c', labels: { z: '3' } } });
+      await until(() => cache.labelsOf('c')?.z === '3', 'the resync to list the new namespace');
+      expect(cache.labelsOf('a')).toEqual({ x: '1' });
+    } finally {
+      await cache.stop();
+    }
+  });
+
   it('the namespace cache recovers from a dropped watch with a fresh list', async () => {
     server.create(NAMESPACES, { metadata: { name: 'a', labels: { x: '1' } } });
     const cache = new KubeNamespaceCache({ logger: silent, kubeconfigPath: kubeconfig, backoff: { initialMs: 20, maxMs: 200 } });
