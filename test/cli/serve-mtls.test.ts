@@ -34,10 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of clients) c.close();
-  if (program && program.child.exitCode === null) {
-    program.child.kill('SIGKILL');
-    await program.exited;
-  }
+  await program?.kill();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -73,10 +73,7 @@ describe('serve on the embedded default', () => {
 
   afterAll(async () => {
     client?.close();
-    if (program && program.child.exitCode === null) {
-      program.child.kill('SIGKILL');
-      await program.exited;
-    }
+    await program?.kill();
     rmSync(dir, { recursive: true, force: true });
   });
 

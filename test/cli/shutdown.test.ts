@@ -18,10 +18,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  if (program && program.child.exitCode === null) {
-    program.child.kill('SIGKILL');
-    await program.exited;
-  }
+  await program?.kill();
   rmSync(dir, { recursive: true, force: true });
 });
 

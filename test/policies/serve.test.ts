@@ -45,10 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   client?.close();
-  if (program && program.child.exitCode === null) {
-    program.child.kill('SIGKILL');
-    await program.exited;
-  }
+  await program?.kill();
   rmSync(dir, { recursive: true, force: true });
 });
 

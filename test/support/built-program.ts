@@ -42,6 +42,8 @@ export interface RunningProgram {
   logs: any[];
   waitForLog(predicate: (line: any) => boolean, timeoutMs?: number): Promise<any>;
   exited: Promise<number | null>;
+  /** Kills the program if it still runs and waits for it (for afterAll). */
+  kill(): Promise<void>;
 }
 
 export function startProgram(args: string[], env: Record<string, string> = {}): RunningProgram {
@@ -77,6 +79,12 @@ export function startProgram(args: string[], env: Record<string, string> = {}): 
     child,
     logs,
     exited,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
     waitForLog(predicate, timeoutMs = 30_000) {
       const found = logs.find(predicate);
       if (found) return Promise.resolve(found);
