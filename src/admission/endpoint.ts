@@ -10,7 +10,7 @@ import { SERVED_KINDS } from '../backend/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { parseJson, peekRequestUid, readBody, screenJson, type RawBody } from './body.js';
 import { RequestError } from './errors.js';
-import { badRequestVerdict, decodeReview, encodeReview, peekEnvelope, type AdmissionRequest, type ReviewVersion, type Verdict } from './review.js';
+import { badRequestVerdict, decodeReview, encodeReview, internalErrorVerdict, peekEnvelope, type AdmissionRequest, type ReviewVersion, type Verdict } from './review.js';
 import { timeoutFromQuery } from './deadline.js';
 
 export interface AdmissionEndpoint {
@@ -136,7 +136,15 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
       return refuse(reply, review.apiVersion, req.uid, new RequestError('DEADLINE_EXCEEDED', 'the request deadline passed before it could be judged', 504));
     }
 
-    const verdict = endpoint.handle(req);
+    let verdict: Verdict;
+    try {
+      verdict = endpoint.handle(req);
+    } catch (err) {
+      // A bug of ours must not become an HTTP 500: fail closed, in-band, with a message kubectl shows.
+      logger.error({ endpoint: endpoint.name, uid: req.uid, err }, 'processor failed; denying');
+      metrics.badRequests.inc({ reason: 'INTERNAL' });
+      verdict = internalErrorVerdict();
+    }
     const body = encodeReview(review.apiVersion, { uid: req.uid, ...verdict });
     const durationMs = reply.elapsedTime;
     const result = verdict.patch ? 'patched' : verdict.allowed ? 'allowed' : verdict.status?.code === 400 ? 'error' : 'denied';

@@ -141,6 +141,15 @@ export function badRequestVerdict(err: RequestError): Verdict {
   };
 }
 
+/** Fail closed when judging itself failed (a bug of ours): denied, code 500, no internals shown. */
+export function internalErrorVerdict(): Verdict {
+  return {
+    allowed: false,
+    status: { status: 'Failure', code: 500, reason: 'InternalError', message: 'the webhook failed while judging this object; it was not admitted (see the webhook logs)' },
+    auditAnnotations: { 'internal-error': 'true' },
+  };
+}
+
 export interface InvalidTarget {
   group: string;
   kind: string;
