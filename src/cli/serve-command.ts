@@ -17,6 +17,10 @@ import {
 } from './parsers.js';
 import type { ServeConfig } from './serve-config.js';
 import { UsageError } from './usage-error.js';
+import { CertificateError } from '../tls/cert-files.js';
+import { CertificateGenerationError } from '../tls/generate.js';
+import { FileSourceError } from '../schemas/file-source.js';
+import { KubeSourceError } from '../schemas/kube-source.js';
 
 export const DEFAULT_SERVICE_NAME = 'backend-webhook';
 export const DEFAULT_SERVICE_NAMESPACE = 'backend-webhook-system';
@@ -63,7 +67,15 @@ export function serveCommand(): Command {
     .action(async (raw: RawServeOptions) => {
       const config = resolveServeConfig(raw);
       const { runServe } = await import('./serve.js');
-      await runServe(config);
+      try {
+        await runServe(config);
+      } catch (err) {
+        // Start-up problems the operator fixes with a flag or a file: exit 2 with one line, like a bad flag.
+        if (err instanceof CertificateError || err instanceof CertificateGenerationError || err instanceof FileSourceError || err instanceof KubeSourceError) {
+          throw new UsageError(err.message);
+        }
+        throw err;
+      }
     });
 }
 

@@ -3,7 +3,7 @@
  * generated on first run, schemas from the packaged files), the README's curl example, metrics,
  * health, graceful shutdown, and usage errors with exit code 2.
  */
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,29 @@ describe('usage errors', () => {
     const r = runProgram(['serve', '--tls-cert-file', '/nonexistent/tls.crt', '--tls-key-file', '/nonexistent/tls.key']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/file not found: \/nonexistent\/tls.crt/);
+  });
+
+  it('an unusable certificate pair is a start-up error with exit code 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'badcert-'));
+    try {
+      writeFileSync(join(dir, 'bad.crt'), 'not a certificate');
+      const r = runProgram(['serve', '--port', '0', '--metrics-port', '0', '--tls-cert-file', join(dir, 'bad.crt'), '--tls-key-file', join(dir, 'bad.crt')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: no PEM certificate in .*bad\.crt$/)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the kubernetes source outside a pod without --trusted-namespace exits 2 and says why', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nons-'));
+    try {
+      const r = runProgram(['serve', '--port', '0', '--metrics-port', '0', '--cert-dir', dir, '--schema-source', 'kubernetes', '--kubeconfig', join(dir, 'none')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/no trusted namespace given/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('unknown commands and flags exit 2', () => {
