@@ -142,7 +142,7 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
     } catch (err) {
       // A bug of ours must not become an HTTP 500: fail closed, in-band, with a message kubectl shows.
       logger.error({ endpoint: endpoint.name, uid: req.uid, err }, 'processor failed; denying');
-      metrics.badRequests.inc({ reason: 'INTERNAL' });
+      metrics.internalErrors.inc({ source: 'processor' });
       verdict = internalErrorVerdict();
     }
     const body = encodeReview(review.apiVersion, { uid: req.uid, ...verdict });

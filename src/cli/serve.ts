@@ -70,6 +70,12 @@ export async function runServe(config: ServeConfig): Promise<void> {
     exit: (code) => process.exit(code),
   });
   shutdown.installSignalHandlers();
+  // A stray rejected promise (a watcher, a timer) must not take the webhook down with it: Node
+  // would exit on it by default. Logged and counted; the serving state is not affected by it.
+  process.on('unhandledRejection', (reason) => {
+    metrics.internalErrors.inc({ source: 'process' });
+    logger.error({ err: reason }, 'unhandled promise rejection (kept serving)');
+  });
 
   await app.listen({ port: config.port, host: config.host });
   tls.attach(app.server);

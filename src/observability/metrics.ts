@@ -38,6 +38,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Our own failures: a processor that threw (source=processor), a stray rejection (source=process). */
+  readonly internalErrors = new Counter({
+    name: 'backend_webhook_internal_errors_total',
+    help: 'Internal errors caught and survived, by source.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
   readonly registrySize = new Gauge({
     name: 'backend_webhook_extension_schemas',
     help: 'Extension schemas in force, by source kind.',

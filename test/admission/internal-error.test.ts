@@ -28,8 +28,8 @@ it('denies with code 500 inside a well-formed AdmissionReview, without internals
   expect(res.status).toBe(200);
   expect(res.json.response).toMatchObject({ uid: body.request.uid, allowed: false, status: { code: 500, reason: 'InternalError' } });
   expect(res.text).not.toMatch(/secret internal detail/);
-  const text = await server.metrics.registry.getSingleMetricAsString('backend_webhook_bad_requests_total');
-  expect(text).toMatch(/reason="INTERNAL"\} 1/);
+  const text = await server.metrics.registry.getSingleMetricAsString('backend_webhook_internal_errors_total');
+  expect(text).toMatch(/source="processor"\} 1/);
   // And the server goes on serving.
   expect((await server.client.postJson('/validate', review(openaiBackend()))).json.response.allowed).toBe(true);
 });
