@@ -1,8 +1,10 @@
 /**
  * Warnings as the API server will show them: it silently drops one with a control character,
- * cuts long ones, and shares 4,096 characters among all webhooks of a request. We stay well inside.
+ * cuts long ones, and shares 4,096 characters among all webhooks of a request. Each warning is
+ * bounded by the same rule the validators use; here we only dedupe and stay well inside the total.
  */
-export const MAX_WARNING_LENGTH = 119;
+import { boundedWarning } from '../backend/validate.js';
+
 const MAX_TOTAL = 2048;
 
 export function sanitizeWarnings(warnings: readonly string[]): string[] {
@@ -10,11 +12,8 @@ export function sanitizeWarnings(warnings: readonly string[]): string[] {
   const seen = new Set<string>();
   let total = 0;
   for (const raw of warnings) {
-    // eslint-disable-next-line no-control-regex
-    let w = raw.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
-    if (!w) continue;
-    if (w.length > MAX_WARNING_LENGTH) w = `${w.slice(0, MAX_WARNING_LENGTH - 3)}...`;
-    if (seen.has(w)) continue;
+    const w = boundedWarning(raw).trim();
+    if (!w || seen.has(w)) continue;
     if (total + w.length > MAX_TOTAL) break;
     seen.add(w);
     total += w.length;
