@@ -23,51 +23,54 @@ const HEAD_BYTES = 4096;
 
 /** Reads the whole body, keeping at most `maxBytes`; past that only the head is kept. */
 export function readBody(stream: IncomingMessage, maxBytes: number): Promise<RawBody> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(stream.headers['content-length']);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let truncated = Number.isFinite(declared) && declared > maxBytes;
-    let head: Buffer | undefined;
+  return new Promise((resolve, reject) => readBodyThen(stream, maxBytes, (err, body) => (err ? reject(err) : resolve(body!))));
+}
 
-    const onData = (chunk: Buffer): void => {
-      if (truncated) {
-        if (!head) {
-          head = Buffer.concat([...chunks, chunk]).subarray(0, HEAD_BYTES);
-          chunks.length = 0;
-        }
-        return; // drain and drop: the answer is decided
-      }
-      size += chunk.length;
-      if (size > maxBytes) {
-        truncated = true;
+/** readBody with a callback: the admission path runs it on every request, without a promise. */
+export function readBodyThen(stream: IncomingMessage, maxBytes: number, callback: (err: Error | undefined, body?: RawBody) => void): void {
+  const declared = Number(stream.headers['content-length']);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let truncated = Number.isFinite(declared) && declared > maxBytes;
+  let head: Buffer | undefined;
+
+  const onData = (chunk: Buffer): void => {
+    if (truncated) {
+      if (!head) {
         head = Buffer.concat([...chunks, chunk]).subarray(0, HEAD_BYTES);
         chunks.length = 0;
-        return;
       }
-      chunks.push(chunk);
-    };
-    const cleanup = (): void => {
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-      stream.off('aborted', onAborted);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      if (truncated) resolve({ buffer: head ?? Buffer.alloc(0), truncated: true });
-      else resolve({ buffer: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), truncated: false });
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    const onAborted = (): void => onError(new RequestError('BAD_JSON', 'request body aborted by the client'));
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-    stream.on('error', onError);
-    stream.on('aborted', onAborted);
-  });
+      return; // drain and drop: the answer is decided
+    }
+    size += chunk.length;
+    if (size > maxBytes) {
+      truncated = true;
+      head = Buffer.concat([...chunks, chunk]).subarray(0, HEAD_BYTES);
+      chunks.length = 0;
+      return;
+    }
+    chunks.push(chunk);
+  };
+  const cleanup = (): void => {
+    stream.off('data', onData);
+    stream.off('end', onEnd);
+    stream.off('error', onError);
+    stream.off('aborted', onAborted);
+  };
+  const onEnd = (): void => {
+    cleanup();
+    if (truncated) callback(undefined, { buffer: head ?? Buffer.alloc(0), truncated: true });
+    else callback(undefined, { buffer: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), truncated: false });
+  };
+  const onError = (err: Error): void => {
+    cleanup();
+    callback(err);
+  };
+  const onAborted = (): void => onError(new RequestError('BAD_JSON', 'request body aborted by the client'));
+  stream.on('data', onData);
+  stream.on('end', onEnd);
+  stream.on('error', onError);
+  stream.on('aborted', onAborted);
 }
 
 /**
@@ -84,28 +87,45 @@ export interface ScreenResult {
   error?: RequestError;
 }
 
-/** Depth and key screening; one pass over every node, no recursion. */
+const tooDeep = (maxDepth: number): ScreenResult => ({ ok: false, error: new RequestError('TOO_DEEP', `JSON nesting deeper than ${maxDepth} levels`) });
+const forbiddenKey = (key: string): ScreenResult => ({ ok: false, error: new RequestError('FORBIDDEN_KEY', `forbidden key "${key}" in request body`) });
+const OK: ScreenResult = Object.freeze({ ok: true });
+
+/**
+ * Depth and key screening; one pass over every node, no recursion. It runs on every admission, so
+ * it allocates nothing per node: two parallel stacks instead of a frame object, for-in (V8's enum
+ * cache) instead of Object.keys.
+ */
 export function screenJson(value: unknown, maxDepth: number): ScreenResult {
-  if (value === null || typeof value !== 'object') return { ok: true };
-  const stack: Array<{ node: object; depth: number }> = [{ node: value, depth: 1 }];
-  while (stack.length > 0) {
-    const { node, depth } = stack.pop()!;
-    if (depth > maxDepth) {
-      return { ok: false, error: new RequestError('TOO_DEEP', `JSON nesting deeper than ${maxDepth} levels`) };
-    }
+  if (value === null || typeof value !== 'object') return OK;
+  const nodes: object[] = [value];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop()!;
+    const depth = depths.pop()!;
+    if (depth > maxDepth) return tooDeep(maxDepth);
     if (Array.isArray(node)) {
-      for (const item of node) if (item !== null && typeof item === 'object') stack.push({ node: item, depth: depth + 1 });
+      for (let i = 0; i < node.length; i++) {
+        const item: unknown = node[i];
+        if (item !== null && typeof item === 'object') {
+          nodes.push(item);
+          depths.push(depth + 1);
+        }
+      }
       continue;
     }
-    for (const key of Object.keys(node)) {
+    for (const key in node) {
       const child = (node as Record<string, unknown>)[key];
       if (key === '__proto__' || (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))) {
-        return { ok: false, error: new RequestError('FORBIDDEN_KEY', `forbidden key "${key}" in request body`) };
+        return forbiddenKey(key);
       }
-      if (child !== null && typeof child === 'object') stack.push({ node: child, depth: depth + 1 });
+      if (child !== null && typeof child === 'object') {
+        nodes.push(child);
+        depths.push(depth + 1);
+      }
     }
   }
-  return { ok: true };
+  return OK;
 }
 
 export interface ParsedJson {

@@ -40,7 +40,20 @@ export function boundedWarning(text: string): string {
 
 export const ratchetWarning = (e: FieldError): string => boundedWarning(`unchanged, so allowed: ${formatFieldError(e)}`);
 
+/** Options are one object for the life of a server: resolve each once, not per request. */
+const resolved = new WeakMap<object, ValidationOptions>();
+
 function resolveOptions(options: Partial<ValidationOptions> | undefined): ValidationOptions {
+  if (!isPlainObject(options)) return resolveOptionsOnce(undefined);
+  let result = resolved.get(options);
+  if (!result) {
+    result = resolveOptionsOnce(options);
+    resolved.set(options, result);
+  }
+  return result;
+}
+
+function resolveOptionsOnce(options: Partial<ValidationOptions> | undefined): ValidationOptions {
   const o = isPlainObject(options) ? options : {};
   const d = DEFAULT_VALIDATION_OPTIONS;
   const strings = (v: unknown, fallback: string[]): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : fallback);
@@ -64,7 +77,8 @@ const errorKey = (e: FieldError): string => {
 };
 
 /** Schema findings win over a rule's finding at the same field: one verdict per field. */
-function merge(schema: readonly Issue[], rules: readonly Issue[]): Issue[] {
+function merge(schema: readonly Issue[], rules: readonly Issue[]): readonly Issue[] {
+  if (rules.length === 0 && schema.length <= 1) return schema;
   const judged = new Set(schema.map((i) => i.error.field));
   const seen = new Set<string>();
   const out: Issue[] = [];
@@ -97,6 +111,7 @@ function run(input: BackendValidationInput, schemas: SchemaLookup, options: Vali
     const keep = ratchet && issue.scope.length > 0 && issue.scope.every((path) => unchangedAt(object, input.oldObject, path));
     (keep ? ratcheted : errors).push(issue.error);
   }
+  if (issues.length === 0 && findings.warnings.length === 0) return { errors, warnings: [], ratcheted };
   const sortedRatcheted = sortFieldErrors(ratcheted);
   const warnings = [...new Set([...findings.warnings.map(boundedWarning), ...sortedRatcheted.map(ratchetWarning)])];
   return { errors: sortFieldErrors(errors), warnings, ratcheted: sortedRatcheted };

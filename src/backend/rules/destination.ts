@@ -27,28 +27,31 @@ function caseHint(value: string, choices: readonly string[]): string | undefined
   return match ? `did you mean ${JSON.stringify(match)}?` : undefined;
 }
 
+// Rules run on every admission: paths are built only when something is reported.
+
 function checkType(ctx: RuleContext, dest: Record<string, unknown>, at: Segments): DestinationType | undefined {
-  const path = [...at, 'type'];
   const value = dest['type'];
   if (typeof value !== 'string') return undefined; // absent or mistyped: the schema says so
   const type = destinationTypeOf(value);
   if (!type) {
+    const path = [...at, 'type'];
     const hint = caseHint(value, [...DESTINATION_TYPES, LEGACY_SERVICE_TYPE]);
     ctx.findings.report(notSupported(dotted(path), value, DESTINATION_TYPES, hint), [path]);
   } else if (value === LEGACY_SERVICE_TYPE) {
-    ctx.findings.warn(`${dotted(path)}: KubernetesService is an earlier draft's name; use Service`);
+    ctx.findings.warn(`${dotted([...at, 'type'])}: KubernetesService is an earlier draft's name; use Service`);
   }
   return type;
 }
 
 function checkOneOf(ctx: RuleContext, dest: Record<string, unknown>, at: Segments, type: DestinationType): void {
   const wanted = MEMBER_OF[type];
-  const typePath = [...at, 'type'];
   for (const member of MEMBERS) {
-    const path = [...at, member];
     const set = isSet(dest, member);
-    if (member === wanted && !set) ctx.findings.report(required(dotted(path), `required when type is ${type}`), [typePath, path]);
-    if (member !== wanted && set) ctx.findings.report(forbidden(dotted(path), `must not be set when type is ${type}`), [typePath, path]);
+    if (member === wanted ? set : !set) continue;
+    const path = [...at, member];
+    const scope = [[...at, 'type'], path];
+    if (member === wanted) ctx.findings.report(required(dotted(path), `required when type is ${type}`), scope);
+    else ctx.findings.report(forbidden(dotted(path), `must not be set when type is ${type}`), scope);
   }
 }
 

@@ -20,19 +20,22 @@ function lookupSchema(ctx: RuleContext, type: string): ExtensionSchema | undefin
 }
 
 function checkRawConfig(ctx: RuleContext, ext: Record<string, unknown>, at: Segments, schema: ExtensionSchema): void {
-  const configAt = [...at, 'rawConfig'];
-  const scope = [[...at, 'type'], configAt];
   if (isSet(ext, 'rawConfig') && !isPlainObject(ext['rawConfig'])) return; // the schema reports the type
   // Absent rawConfig is an empty config: a schema with required properties still applies.
   const config = isSet(ext, 'rawConfig') ? ext['rawConfig'] : {};
-  let ok: boolean;
+  let ok: boolean | undefined;
   try {
     ok = schema.validate(config);
   } catch {
+    ok = undefined;
+  }
+  if (ok === true) return;
+  const configAt = [...at, 'rawConfig'];
+  const scope = [[...at, 'type'], configAt];
+  if (ok === undefined) {
     ctx.findings.report(invalid(dotted(configAt), undefined, 'could not be checked against the schema registered for this type'), scope);
     return;
   }
-  if (ok) return;
   const errors = convertAjvErrors(schema.validate.errors, dotted(configAt), { data: config, pathStyle: 'pointer' });
   if (errors.length === 0) {
     ctx.findings.report(invalid(dotted(configAt), undefined, 'does not match the schema registered for this type'), scope);
@@ -46,9 +49,9 @@ function unknownTypeWarning(path: string, type: string): string {
 }
 
 function checkType(ctx: RuleContext, ext: Record<string, unknown>, at: Segments): void {
-  const path = [...at, 'type'];
   const type = asString(ext['type']);
   if (type === undefined || type.length > MAX_TYPE_LENGTH) return;
+  const path = [...at, 'type'];
   if (type === '') {
     ctx.findings.report(required(dotted(path)), [path]);
     return;

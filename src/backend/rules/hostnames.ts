@@ -1,5 +1,5 @@
 /** Destination hostnames and SNI names: RFC 1123 syntax, and the cluster-internal refusal. */
-import { MAX_LABEL, MAX_SUBDOMAIN } from './names.js';
+import { isPlainDnsName, MAX_LABEL, MAX_SUBDOMAIN } from './names.js';
 
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -8,6 +8,7 @@ const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
  * all digits, which refuses every IPv4 literal, shorthands like `10.0.0.010` included.
  */
 export function hostnameSyntaxProblem(name: string): string | undefined {
+  if (isPlainDnsName(name, 2, false)) return undefined;
   if (name.length > MAX_SUBDOMAIN) return `must be at most ${MAX_SUBDOMAIN} characters`;
   if (name.includes(':') || name.startsWith('[')) return 'must be a DNS name, not an IP address';
   if (name.endsWith('.')) return 'must not end with a dot';
@@ -26,13 +27,23 @@ export function hostnameSyntaxProblem(name: string): string | undefined {
 
 const normalizeDomain = (domain: string): string => domain.trim().toLowerCase().replace(/^\.+|\.+$/g, '');
 
+/** The cluster domain is one option for the life of the process: normalise it once, not per request. */
+let lastDomain: { raw: string; domain: string; suffix: string } | undefined;
+function clusterDomainOf(raw: string): { domain: string; suffix: string } {
+  if (lastDomain?.raw !== raw) {
+    const domain = normalizeDomain(raw);
+    lastDomain = { raw, domain, suffix: `.${domain}` };
+  }
+  return lastDomain;
+}
+
 /** Why `name` points inside the cluster (a Backend must use type Service for that), or undefined. */
 export function clusterInternalProblem(name: string, clusterDomain: string): string | undefined {
   const internal = 'is a cluster-internal name; use type Service for in-cluster destinations';
   if (name === 'localhost' || name.endsWith('.localhost')) return internal;
   if (name === 'svc' || name.endsWith('.svc')) return internal;
-  const domain = normalizeDomain(clusterDomain);
-  if (domain && (name === domain || name.endsWith(`.${domain}`))) return internal;
+  const { domain, suffix } = clusterDomainOf(clusterDomain);
+  if (domain && (name === domain || name.endsWith(suffix))) return internal;
   return undefined;
 }
 

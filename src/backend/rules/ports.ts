@@ -56,32 +56,32 @@ export function mcpPathProblem(path: string): string | undefined {
 }
 
 function checkProtocol(ctx: RuleContext, port: Record<string, unknown>, at: Segments): boolean {
-  const path = [...at, 'protocol'];
   const value = asString(port['protocol']);
   if (value === undefined || value.length > MAX_PROTOCOL_LENGTH) return false;
+  const path = (): Segments => [...at, 'protocol'];
   if (value === '') {
-    ctx.findings.report(required(dotted(path)), [path]);
+    ctx.findings.report(required(dotted(path())), [path()]);
     return false;
   }
   const verdict = judgeProtocol(value);
   if (verdict.ok) return true;
-  const error = verdict.unsupported ? notSupported(dotted(path), value, CORE_PROTOCOLS, verdict.detail) : invalid(dotted(path), value, verdict.detail);
-  ctx.findings.report(error, [path]);
+  const error = verdict.unsupported ? notSupported(dotted(path()), value, CORE_PROTOCOLS, verdict.detail) : invalid(dotted(path()), value, verdict.detail);
+  ctx.findings.report(error, [path()]);
   return false;
 }
 
 function checkMcp(ctx: RuleContext, mcp: unknown, at: Segments): void {
   if (!isPlainObject(mcp)) return;
-  const versionPath = [...at, 'version'];
   const version = asString(mcp['version']);
   // A malformed date is the schema's (format: date); here only the list of published revisions.
   if (version !== undefined && isCalendarDate(version) && !ctx.options.mcpVersions.includes(version)) {
+    const versionPath = [...at, 'version'];
     ctx.findings.report(notSupported(dotted(versionPath), version, ctx.options.mcpVersions), [versionPath]);
   }
-  const pathPath = [...at, 'path'];
   const path = asString(mcp['path']);
   if (path !== undefined && path.length <= MAX_MCP_PATH_LENGTH) {
     const problem = mcpPathProblem(path);
+    const pathPath = [...at, 'path'];
     if (problem) ctx.findings.report(invalid(dotted(pathPath), path, problem), [pathPath]);
   }
 }

@@ -21,6 +21,7 @@ export const TLS_MODE_HINTS: Readonly<Record<string, string>> = {
 };
 
 const CORE_GROUP_KINDS = new Set(['ConfigMap', 'Secret']);
+const FORBIDDEN_WITHOUT_TLS = ['sni', 'caBundleRef', 'clientCertificateRef', 'insecureSkipVerify', 'subjectAltNames'] as const;
 const CLUSTER_TRUST_BUNDLE = 'ClusterTrustBundle';
 const CERTIFICATES_GROUP = 'certificates.k8s.io';
 
@@ -32,10 +33,10 @@ function modeHint(value: string): string | undefined {
 }
 
 function checkMode(ctx: RuleContext, tls: Record<string, unknown>, at: Segments): TlsMode | undefined {
-  const path = [...at, 'mode'];
   const value = tls['mode'];
   if (typeof value !== 'string') return undefined;
   if ((TLS_MODES as readonly string[]).includes(value)) return value as TlsMode;
+  const path = [...at, 'mode'];
   ctx.findings.report(notSupported(dotted(path), value, TLS_MODES, modeHint(value)), [path]);
   return undefined;
 }
@@ -43,16 +44,16 @@ function checkMode(ctx: RuleContext, tls: Record<string, unknown>, at: Segments)
 /** Reference name/namespace syntax shared by caBundleRef[] and clientCertificateRef. */
 function checkRefNames(ctx: RuleContext, ref: Record<string, unknown>, at: Segments, checkName: boolean): void {
   const name = asString(ref['name']);
-  const namePath = [...at, 'name'];
-  if (name === '') ctx.findings.report(required(dotted(namePath)), [namePath]);
+  const namePath = (): Segments => [...at, 'name'];
+  if (name === '') ctx.findings.report(required(dotted(namePath())), [namePath()]);
   else if (checkName && name !== undefined && name.length <= MAX_SUBDOMAIN) {
     const problem = dns1123SubdomainProblem(name);
-    if (problem) ctx.findings.report(invalid(dotted(namePath), name, problem), [namePath]);
+    if (problem) ctx.findings.report(invalid(dotted(namePath()), name, problem), [namePath()]);
   }
   const ns = asString(ref['namespace']);
-  const nsPath = [...at, 'namespace'];
   if (ns !== undefined && ns.length <= MAX_LABEL) {
     const problem = ns === '' ? 'must not be empty; omit it to use the Backend\'s namespace' : dns1123LabelProblem(ns);
+    const nsPath = [...at, 'namespace'];
     if (problem) ctx.findings.report(invalid(dotted(nsPath), ns, problem), [nsPath]);
   }
 }
@@ -60,10 +61,10 @@ function checkRefNames(ctx: RuleContext, ref: Record<string, unknown>, at: Segme
 function checkCaBundleRef(ctx: RuleContext, ref: unknown, at: Segments): void {
   if (!isPlainObject(ref)) return;
   const kind = ref['kind'];
-  const kindPath = [...at, 'kind'];
-  const groupPath = [...at, 'group'];
   const group = ref['group'];
   if (kind === CLUSTER_TRUST_BUNDLE) {
+    const kindPath = [...at, 'kind'];
+    const groupPath = [...at, 'group'];
     if (!isSet(ref, 'group')) {
       ctx.findings.report(required(dotted(groupPath), `must be ${CERTIFICATES_GROUP} for ClusterTrustBundle`), [kindPath, groupPath]);
     } else if (typeof group === 'string' && group !== CERTIFICATES_GROUP) {
@@ -78,7 +79,8 @@ function checkCaBundleRef(ctx: RuleContext, ref: unknown, at: Segments): void {
     return;
   }
   if (typeof kind === 'string' && CORE_GROUP_KINDS.has(kind) && typeof group === 'string' && group !== '') {
-    ctx.findings.report(notSupported(dotted(groupPath), group, [''], `${kind} is in the core group`), [kindPath, groupPath]);
+    const groupPath = [...at, 'group'];
+    ctx.findings.report(notSupported(dotted(groupPath), group, [''], `${kind} is in the core group`), [[...at, 'kind'], groupPath]);
   }
   checkRefNames(ctx, ref, at, true);
 }
@@ -112,41 +114,47 @@ function checkSni(ctx: RuleContext, sni: unknown, at: Segments): void {
 export function checkTls(ctx: RuleContext, tls: unknown, at: Segments, destinationType: DestinationType | undefined): void {
   if (!isPlainObject(tls)) return;
   const mode = checkMode(ctx, tls, at);
-  const modePath = [...at, 'mode'];
   const p = (key: string): Segments => [...at, key];
   const forbid = (key: string, detail: string, scope: Segments[]): void => ctx.findings.report(forbidden(dotted(p(key)), detail), scope);
-  const refused = new Set<string>();
+  // Fields already refused for the mode are not judged again (one verdict per field).
+  let refused: Set<string> | undefined;
+  const refuse = (key: string): void => {
+    refused ??= new Set();
+    refused.add(key);
+  };
+  const isRefused = (key: string): boolean => refused?.has(key) === true;
 
   if (mode === 'None') {
-    for (const key of ['sni', 'caBundleRef', 'clientCertificateRef', 'insecureSkipVerify', 'subjectAltNames']) {
+    for (const key of FORBIDDEN_WITHOUT_TLS) {
       if (isSet(tls, key)) {
-        forbid(key, 'not allowed when mode is None', [modePath, p(key)]);
-        refused.add(key);
+        forbid(key, 'not allowed when mode is None', [p('mode'), p(key)]);
+        refuse(key);
       }
     }
-    if (destinationType === 'Fqdn') ctx.findings.warn(`${dotted(modePath)}: None sends plaintext to an external (Fqdn) destination`);
+    if (destinationType === 'Fqdn') ctx.findings.warn(`${dotted(p('mode'))}: None sends plaintext to an external (Fqdn) destination`);
   } else if (mode === 'Mutual' && !isSet(tls, 'clientCertificateRef')) {
-    ctx.findings.report(required(dotted(p('clientCertificateRef')), 'required when mode is Mutual'), [modePath, p('clientCertificateRef')]);
+    ctx.findings.report(required(dotted(p('clientCertificateRef')), 'required when mode is Mutual'), [p('mode'), p('clientCertificateRef')]);
   } else if (mode === 'Simple' && isSet(tls, 'clientCertificateRef')) {
-    forbid('clientCertificateRef', 'only allowed when mode is Mutual', [modePath, p('clientCertificateRef')]);
-    refused.add('clientCertificateRef');
+    forbid('clientCertificateRef', 'only allowed when mode is Mutual', [p('mode'), p('clientCertificateRef')]);
+    refuse('clientCertificateRef');
   }
 
   if (tls['insecureSkipVerify'] === true) {
     ctx.findings.warn(`${dotted(p('insecureSkipVerify'))}: true disables verification of the server certificate`);
     const pinned = ['caBundleRef', 'subjectAltNames'].filter((key) => isSet(tls, key));
-    if (!refused.has('insecureSkipVerify') && pinned.length > 0) {
+    if (!isRefused('insecureSkipVerify') && pinned.length > 0) {
       // Pinning trust and skipping verification contradict each other.
       forbid('insecureSkipVerify', `must not be true together with ${pinned.join(' and ')}`, [p('insecureSkipVerify'), ...pinned.map(p)]);
     }
   }
 
-  if (!refused.has('sni')) checkSni(ctx, tls['sni'], p('sni'));
-  if (!refused.has('caBundleRef') && Array.isArray(tls['caBundleRef'])) {
-    tls['caBundleRef'].forEach((ref: unknown, i) => checkCaBundleRef(ctx, ref, [...p('caBundleRef'), i]));
+  if (!isRefused('sni') && tls['sni'] !== undefined) checkSni(ctx, tls['sni'], p('sni'));
+  const caBundleRef = tls['caBundleRef'];
+  if (!isRefused('caBundleRef') && Array.isArray(caBundleRef)) {
+    for (let i = 0; i < caBundleRef.length; i++) checkCaBundleRef(ctx, caBundleRef[i], [...at, 'caBundleRef', i]);
   }
-  if (!refused.has('clientCertificateRef') && isPlainObject(tls['clientCertificateRef'])) {
+  if (!isRefused('clientCertificateRef') && isPlainObject(tls['clientCertificateRef'])) {
     checkRefNames(ctx, tls['clientCertificateRef'], p('clientCertificateRef'), true);
   }
-  if (!refused.has('subjectAltNames')) checkSubjectAltNames(ctx, tls['subjectAltNames'], p('subjectAltNames'));
+  if (!isRefused('subjectAltNames') && Array.isArray(tls['subjectAltNames'])) checkSubjectAltNames(ctx, tls['subjectAltNames'], p('subjectAltNames'));
 }
