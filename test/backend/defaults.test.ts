@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { defaultBackend, type Operation } from '../../src/backend/defaults.js';
+import { applyBuiltInDefaults, defaultBackend, defaultBackendWith, type Operation } from '../../src/backend/defaults.js';
 import { formatFieldError } from '../../src/backend/field-errors.js';
 import { DEFAULT_VALIDATION_OPTIONS, type ValidationOptions } from '../../src/backend/options.js';
 import { validateBackend } from '../../src/backend/validate.js';
@@ -96,6 +96,203 @@ describe('defaultBackend', () => {
         expect(fields(patched)).toEqual(fields(c.object));
       });
     }
+  });
+});
+
+// ---------------------------------------------------------------- the one-pass patch vs the reference
+
+/** What defaultBackend returned before it stopped copying: default a JSON copy, diff with compare. */
+const reference = (object: unknown) => defaultBackendWith(object, applyBuiltInDefaults);
+
+/**
+ * A deep read-only view of `target` that counts every attempted write instead of performing it, so
+ * a test can see that defaultBackend only reads (whichever path it takes).
+ */
+function readOnlyView(target: unknown, writes: { count: number }): unknown {
+  if (target === null || typeof target !== 'object') return target;
+  return new Proxy(target, {
+    get: (t, k, r) => readOnlyView(Reflect.get(t, k, r), writes),
+    set: () => { writes.count++; return true; },
+    defineProperty: () => { writes.count++; return true; },
+    deleteProperty: () => { writes.count++; return true; },
+    setPrototypeOf: () => { writes.count++; return true; },
+  });
+}
+
+/** Values that are valid JSON but wrong in every position of a Backend. */
+const jsonJunk = fc.oneof(
+  fc.constantFrom<unknown>(null, 0, -1, 1.5, true, false, '', 'x', 'Fqdn', 'api.openai.com', [], [null], {}, { a: 1 }, { path: '/mcp' }, { tls: null }),
+  fc.jsonValue({ maxDepth: 2 }),
+);
+const hostname = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom<unknown>('api.openai.com', 'a.b', 'my-svc.svc') },
+  { weight: 2, arbitrary: fc.constantFrom<unknown>('API.OpenAI.com', '10.0.0.1', 'localhost', 'a..b', '-a.com', 'x.y.', '*.example.com', 'a.b~c/d') },
+  { weight: 1, arbitrary: fc.domain() },
+  { weight: 1, arbitrary: jsonJunk },
+);
+const or = <T>(arbitrary: fc.Arbitrary<T>, junk: fc.Arbitrary<unknown>) => fc.oneof({ weight: 9, arbitrary }, { weight: 1, arbitrary: junk });
+
+/** Records with every key, mostly, or with any subset of them. */
+const rec = <T extends Record<string, fc.Arbitrary<unknown>>>(model: T) =>
+  fc.oneof({ weight: 9, arbitrary: fc.record(model) }, { weight: 1, arbitrary: fc.record(model, { requiredKeys: [] }) });
+
+/** Backend-like objects: mostly well-shaped, with junk (from `junk`) possible at every level. */
+function backendLike(junk: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
+  // A port's tls and an mcp's path are what defaulting looks for: absent half the time.
+  const mcp = or(fc.record({ version: or(fc.constant('2025-06-18'), junk), path: or(fc.constantFrom('/mcp', '/custom', ''), junk) }, { requiredKeys: ['version'] }), junk);
+  const protocolOptions = or(rec({ mcp, http: junk }), junk);
+  const tls = or(rec({ mode: or(fc.constantFrom('Simple', 'None', 'Mutual'), junk), sni: hostname }), junk);
+  const port = or(
+    fc.record({ number: or(fc.integer({ min: 1, max: 65535 }), junk), protocol: or(fc.constantFrom('HTTP', 'HTTP2', 'MCP', 'TCP'), junk), tls, protocolOptions, weight: junk }, { requiredKeys: ['number', 'protocol'] }),
+    junk,
+  );
+  const destination = or(
+    rec(
+      {
+        type: or(fc.constantFrom('Fqdn', 'Fqdn', 'Fqdn', 'Service', 'Ip', 'KubernetesService'), junk),
+        fqdn: or(rec({ hostname }), junk),
+        service: or(rec({ name: fc.constantFrom('llm', 'x'), namespace: junk }), junk),
+        ip: or(rec({ address: fc.constantFrom('8.8.8.8', '10.0.0.1', '::1') }), junk),
+        ports: or(fc.array(port, { maxLength: 6 }), junk),
+      }),
+    junk,
+  );
+  const spec = or(rec({ destination, extensions: junk }), junk);
+  return or(
+    rec({ apiVersion: fc.constant('ainetworking.prototype.x-k8s.io/v0alpha0'), kind: fc.constant('Backend'), metadata: or(rec({ name: fc.constant('openai') }), junk), spec, status: junk }),
+    junk,
+  );
+}
+
+/** Values JSON.stringify changes, drops, or throws on: the reference decides what they get. */
+const exoticJunk = fc.oneof(
+  jsonJunk,
+  fc.constantFrom<() => unknown>(
+    () => undefined,
+    () => () => 1,
+    () => Symbol('s'),
+    () => BigInt(1),
+    () => NaN,
+    () => -Infinity,
+    () => new Date(0),
+    () => new Map([['tls', 1]]),
+    () => new Set([1]),
+    () => new String('Fqdn'),
+    () => new String('api.openai.com'),
+    () => new Number(1),
+    () => new Uint8Array([1, 2]),
+    () => Object.create(null) as unknown,
+    () => Object.assign(Object.create(null) as object, { path: '/x', tls: { mode: 'None' } }),
+    () => Object.create({ tls: { mode: 'None' }, path: '/x' }) as unknown,
+    () => ({ toJSON: () => ({ number: 443 }) }),
+    () => ({ toJSON: () => ({ hostname: 'api.openai.com' }) }),
+    () => ({ toJSON: () => undefined }),
+    () => Object.assign(() => 1, { toJSON: () => ({ mcp: {} }) }),
+    () => Object.defineProperty({ number: 443 }, 'tls', { value: { mode: 'None' }, enumerable: false }),
+    () => Object.defineProperty({}, 'tls', { get: () => { throw new Error('getter'); }, enumerable: true }),
+    () => [, { number: 443 }], // eslint-disable-line no-sparse-arrays
+  ).map((make) => make()),
+);
+
+describe('defaultBackend against the reference (copy, default, compare)', () => {
+  const check = (object: unknown) => {
+    const writes = { count: 0 };
+    // Compared with the reference on the same view: a proxied Date or Map no longer serializes.
+    const view = readOnlyView(object, writes);
+    expect(defaultBackend(view)).toEqual(reference(view));
+    expect(writes.count).toBe(0);
+    const result = defaultBackend(object);
+    expect(result).toEqual(reference(object));
+    return result;
+  };
+
+  it('emits operations in compare order: ports last to first, a port mcp.path before its tls', () => {
+    const object = fqdnBackend([
+      { number: 1, protocol: 'MCP', protocolOptions: { mcp: {} } },
+      { number: 2, protocol: 'HTTP' },
+      { number: 3, protocol: 'MCP', tls: { mode: 'None' }, protocolOptions: { mcp: { version: '2025-06-18' } } },
+      { number: 4, protocol: 'MCP', protocolOptions: { mcp: {} } },
+    ]);
+    const tls = (i: number): Operation => ({ op: 'add', path: `/spec/destination/ports/${i}/tls`, value: { mode: 'Simple', sni: 'api.openai.com' } });
+    const path = (i: number): Operation => ({ op: 'add', path: `/spec/destination/ports/${i}/protocolOptions/mcp/path`, value: '/mcp' });
+    const result = check(object);
+    expect(result.patch).toEqual([path(3), tls(3), path(2), tls(1), path(0), tls(0)]);
+    expect(result.defaulted).toEqual([
+      'spec.destination.ports[0].tls',
+      'spec.destination.ports[0].protocolOptions.mcp.path',
+      'spec.destination.ports[1].tls',
+      'spec.destination.ports[2].protocolOptions.mcp.path',
+      'spec.destination.ports[3].tls',
+      'spec.destination.ports[3].protocolOptions.mcp.path',
+    ]);
+  });
+
+  it('returns fresh values: never the input, never shared between calls', () => {
+    const object = fqdnBackend([{ number: 443, protocol: 'MCP', protocolOptions: { mcp: {} } }]);
+    const text = JSON.stringify(object);
+    const first = defaultBackend(object);
+    (first.patch[1] as { value: { sni: string } }).value.sni = 'changed';
+    first.patch.push({ op: 'remove', path: '/kind' });
+    first.defaulted.push('x');
+    const second = defaultBackend(object);
+    expect(second).toEqual(reference(object));
+    expect(second.patch[1]).toEqual({ op: 'add', path: '/spec/destination/ports/0/tls', value: { mode: 'Simple', sni: 'api.openai.com' } });
+    expect(JSON.stringify(object)).toBe(text);
+    const empty = defaultBackend(makeBackend({ destination: 'none' }));
+    empty.patch.push({ op: 'remove', path: '/kind' });
+    expect(defaultBackend(makeBackend({ destination: 'none' }))).toEqual({ patch: [], defaulted: [] });
+  });
+
+  it('agrees on what JSON drops, changes or refuses, and on cyclic and very deep objects', () => {
+    const port = (extra: Record<string, unknown>) => fqdnBackend([{ number: 443, protocol: 'MCP', protocolOptions: { mcp: {} }, ...extra }]);
+    const cyclic = port({}) as Record<string, unknown>;
+    cyclic['self'] = cyclic;
+    let deep: unknown = 'deep';
+    for (let i = 0; i < 1_000; i++) deep = { a: deep };
+    const objects: unknown[] = [
+      port({ tls: undefined }),
+      port({ tls: () => 1 }),
+      port({ tls: Symbol('tls') }),
+      port({ tls: { toJSON: () => undefined } }),
+      fqdnBackend([Object.defineProperty({ number: 443, protocol: 'HTTP' }, 'tls', { value: { mode: 'None' }, enumerable: false })]),
+      fqdnBackend([{ number: 443, protocol: 'MCP', tls: null, protocolOptions: { mcp: Object.defineProperty({}, 'path', { value: '/x', enumerable: false }) } }]),
+      port({ extra: BigInt(1) }),
+      port({ when: new Date(0) }),
+      { ...port({}), metadata: deep },
+      cyclic,
+      { ...port({}), toJSON: () => ({ kind: 'Other' }) },
+      new Date(0),
+      [port({})],
+      'text',
+      undefined,
+      JSON.parse('{"__proto__":{"spec":1},"spec":{"destination":{"type":"Fqdn","fqdn":{"hostname":"a.example.com"},"ports":[{"__proto__":{"tls":1}}]}}}'),
+    ];
+    for (const object of objects) check(object);
+    // Not everything ends empty: the first gets both defaults, and so does the deep one.
+    expect(defaultBackend(objects[0]).patch).toHaveLength(2);
+    expect(defaultBackend(objects[8]).patch).toHaveLength(2);
+  });
+
+  it('on thousands of Backend-like objects (property)', () => {
+    fc.assert(
+      fc.property(backendLike(jsonJunk), (object) => {
+        const text = JSON.stringify(object);
+        const { patch, defaulted } = check(object);
+        expect(JSON.stringify(object)).toBe(text);
+        expect(patch).toHaveLength(defaulted.length);
+        if (patch.length > 0) expect(defaultBackend(applied(object, patch))).toEqual({ patch: [], defaulted: [] });
+      }),
+      { numRuns: 4000, seed: 20260801 },
+    );
+  });
+
+  it('on Backend-like objects holding values JSON does not round-trip (property)', () => {
+    fc.assert(
+      fc.property(backendLike(exoticJunk), (object) => {
+        check(object);
+      }),
+      { numRuns: 2000, seed: 20260802 },
+    );
   });
 });
 
