@@ -5,12 +5,21 @@
  * the text is bounded in size and depth, `pattern`s run on a linear-time engine (a catastrophic
  * regular expression cannot stall the event loop), and `$ref`s to remote documents are never
  * fetched (ajv only resolves what it was given; anything else is a compile error).
+ *
+ * Patterns: every pattern must compile on RE2 (re2js), which defines what it means and whether it
+ * is accepted at all. A pattern then runs on V8's native RegExp instead (several times faster) only when
+ * linear-pattern.ts proves it means exactly the same there and cannot backtrack more than linearly:
+ * a small RE2 subset (literals, escaped punctuation, `.`, `\d`/`\w`, bracket classes, groups,
+ * `|`, `^`/`$`, quantifiers), at most one unbounded quantifier, on a single character, in a pattern
+ * starting with `^`, and a bounded number of backtracking steps otherwise. Everything else runs on
+ * RE2; verdicts are the same either way.
  */
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import type { RegExpEngine } from 'ajv/dist/types/index.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsImport from 'ajv-formats';
 import { RE2JS } from 're2js';
+import { nativeEquivalent } from './linear-pattern.js';
 import type { ExtensionConfigValidator } from './registry.js';
 
 export type SchemaCompileErrorCode =
@@ -58,8 +67,11 @@ class UnsupportedPatternError extends Error {
   }
 }
 
-/** ajv's RegExpEngine backed by RE2 (re2js): matching time is linear in the input. */
-const re2Engine: RegExpEngine = Object.assign(
+/**
+ * ajv's RegExpEngine: RE2 (re2js) decides what is accepted and means what; the match runs on an
+ * equivalent native RegExp when one is proven safe, else on RE2. Matching time is linear either way.
+ */
+const patternEngine: RegExpEngine = Object.assign(
   (pattern: string, flags: string) => {
     let re: RE2JS;
     try {
@@ -67,8 +79,11 @@ const re2Engine: RegExpEngine = Object.assign(
     } catch (err) {
       throw new UnsupportedPatternError(pattern, err instanceof Error ? err.message : String(err));
     }
-    // ajv caches compiled patterns by toString(): it must be unique per pattern.
-    return { test: (s: string) => re.test(s), toString: () => `/${pattern}/${flags}` };
+    const native = nativeEquivalent(pattern);
+    // ajv caches compiled patterns by toString(): it must be unique per pattern. A wrapper, not the
+    // RegExp itself, so the RegExp keeps V8's fast path (an own toString would change its shape).
+    const test = native ? (s: string) => native.test(s) : (s: string) => re.test(s);
+    return { test, toString: () => `/${pattern}/${flags}` };
   },
   { code: 're2js' },
 );
@@ -83,7 +98,7 @@ const AJV_OPTIONS: AjvOptions = {
   strictRequired: false,
   allowUnionTypes: true,
   validateFormats: true,
-  code: { regExp: re2Engine },
+  code: { regExp: patternEngine },
   // Never load anything: a `$ref` that is not inside the schema fails compilation.
   loadSchema: undefined,
   // Messages stay short: the admission denial shows them to kubectl users.
