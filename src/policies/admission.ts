@@ -27,7 +27,7 @@ export function validateWithPolicies(
   policies: Pick<PolicyContext, 'policies' | 'namespaces'> | undefined,
 ): PolicyValidationResult {
   const base = validateBackend(input, schemas, options);
-  if (!policies || policies.policies.size === 0) return { ...base, decisions: [], policyErrors: 0 };
+  if (!policies || policies.policies.size === 0) return { errors: base.errors, warnings: base.warnings, ratcheted: base.ratcheted, decisions: [], policyErrors: 0 };
   let verdict;
   try {
     verdict = evaluateOverrides(input, policies);
@@ -68,9 +68,9 @@ export function defaultWithPolicies(
   policies: Pick<PolicyContext, 'policies' | 'namespaces'> | undefined,
 ): PolicyDefaultingResult {
   const builtIn = defaultBackend(input.object);
-  if (!policies || policies.policies.size === 0) return { ...builtIn, decisions: [], droppedPolicyDefaults: false };
+  if (!policies || policies.policies.size === 0) return { patch: builtIn.patch, defaulted: builtIn.defaulted, decisions: [], droppedPolicyDefaults: false };
   const applicable = applicablePolicies(input.object, input.namespace, policies.policies, policies.namespaces);
-  if (applicable.length === 0) return { ...builtIn, decisions: [], droppedPolicyDefaults: false };
+  if (applicable.length === 0) return { patch: builtIn.patch, defaulted: builtIn.defaulted, decisions: [], droppedPolicyDefaults: false };
   const steps = policyDefaulting(applicable);
   const withPolicies = defaultBackendWith(input.object, (copy) => steps.apply(copy));
   const decisions = steps.decisions;
