@@ -191,6 +191,10 @@ export function compileExtensionSchema(text: string, limits: SchemaCompileLimits
     if (problem !== undefined) return { ok: false, error: { code: 'InvalidSchema', message: `not a compilable schema: ${problem}` } };
     // Checked above: the per-schema instance need not compile the meta-schema again.
     const validate = newAjv(parsed.draft, { ...AJV_OPTIONS, validateSchema: false }).compile(parsed.schema);
+    // An async validator answers with a Promise, which is truthy: every config would pass.
+    if ((validate as { $async?: unknown }).$async === true) {
+      return { ok: false, error: { code: 'InvalidSchema', message: 'not a compilable schema: $async schemas are not supported (validation must be synchronous)' } };
+    }
     return { ok: true, validate: validate as ExtensionConfigValidator, draft: parsed.draft };
   } catch (err) {
     if (err instanceof UnsupportedPatternError) return { ok: false, error: { code: 'UnsupportedPattern', message: err.message } };
