@@ -1,5 +1,5 @@
 // Process, load and statistics helpers for bench/run.mjs.
-import { spawn } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -82,6 +82,11 @@ export async function startServer({ name, args, port, caFile, env = {}, readyTim
     port,
     stderr: () => stderr,
     /** Resident set size and its peak, in MiB, from /proc. */
+    /** CPU time the server has used so far (user + system, all threads), in µs, from /proc. */
+    cpuMicros() {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * (1e6 / CLOCK_TICKS);
+    },
     memory() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
@@ -94,6 +99,15 @@ export async function startServer({ name, args, port, caFile, env = {}, readyTim
     },
   };
 }
+
+/** USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every Linux we run on). */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 
 /** Common autocannon settings: the same for every target. */
 export const LOAD = { connections: 10, pipelining: 1 };

@@ -12,6 +12,7 @@ import { parseJson, peekRequestUid, readBodyThen, screenJson, type RawBody } fro
 import { RequestError } from './errors.js';
 import { badRequestVerdict, decodeReview, encodeReview, internalErrorVerdict, peekEnvelope, type AdmissionRequest, type ReviewVersion, type Verdict } from './review.js';
 import { timeoutFromQuery } from './deadline.js';
+import type { TurnBatcher } from './batch.js';
 
 export interface AdmissionEndpoint {
   /** URL path, e.g. /validate. */
@@ -47,8 +48,12 @@ declare module 'fastify' {
   }
 }
 
-/** Body reading lives here, not in Fastify's JSON parser, so every failure can still be answered in-band. */
-export function registerBodyReader(app: App, limits: EndpointLimits): void {
+/**
+ * Body reading lives here, not in Fastify's JSON parser, so every failure can still be answered
+ * in-band. A complete body is handed on through `batcher`: everything after it (decoding, judging,
+ * answering) then runs for all the requests that arrived in the same turn, back to back.
+ */
+export function registerBodyReader(app: App, limits: EndpointLimits, batcher: TurnBatcher): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
     const deadlineMs = timeoutFromQuery((request.query as Record<string, unknown> | undefined)?.timeout);
@@ -58,7 +63,10 @@ export function registerBodyReader(app: App, limits: EndpointLimits): void {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      done(null, value);
+      // Only complete bodies wait for the batch: a refusal is answered now, before the connection
+      // is torn down (the deadline path destroys the stream right after).
+      if (value instanceof RequestError) done(null, value);
+      else batcher.defer(() => done(null, value));
     };
     // A slow sender gets an answer (and a closed connection) at the deadline, not a held socket.
     const timer = setTimeout(() => {

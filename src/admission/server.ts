@@ -14,6 +14,7 @@ import { registerAdmissionEndpoint, registerBodyReader, type AdmissionEndpoint }
 import { mutateRequest, validateRequest, type HandlerContext } from './handlers.js';
 import type { PolicyContext } from '../policies/evaluate.js';
 import { RequestError } from './errors.js';
+import { TurnBatcher } from './batch.js';
 
 export const DEFAULT_BODY_LIMIT = 7 * 1024 * 1024;
 export const DEFAULT_MAX_DEPTH = 100;
@@ -54,7 +55,15 @@ export function buildAdmissionServer(options: AdmissionServerOptions): App {
     maxRequestsPerSocket: 0,
   }) as unknown as App;
 
-  registerBodyReader(app, limits);
+  const batcher = new TurnBatcher({
+    onFlush: (size) => options.metrics.admissionBatchSize.observe(size),
+    onError: (err) => {
+      // Fastify answers its own errors; anything escaping to here is a bug of ours: say so, keep serving.
+      options.logger.error({ err }, 'admission batch job failed');
+      options.metrics.internalErrors.inc({ source: 'batch' });
+    },
+  });
+  registerBodyReader(app, limits, batcher);
 
   const context = (): HandlerContext => ({
     schemas: options.registry.snapshot(),

@@ -23,6 +23,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly admissionBatchSize = new Histogram({
+    name: 'backend_webhook_admission_batch_size',
+    help: 'Admission requests judged together in one event-loop turn (requests that arrived together).',
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: [this.registry],
+  });
+
   readonly admissionWarnings = new Counter({
     name: 'backend_webhook_admission_warnings_total',
     help: 'Warnings returned to API clients, by endpoint and kind.',
