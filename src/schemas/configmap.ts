@@ -26,8 +26,26 @@ const MAX_SUBDOMAIN = 253;
 export const EXTENSION_TYPE_HINT =
   'must be <dns-subdomain>/<Kind> optionally followed by :v<N>, e.g. gateway.networking.k8s.io/CredentialInjector:v1';
 
+/**
+ * Every admission checks each extension's type, and a cluster has few distinct types: remember the
+ * answers (a pure function of the string), in a map that is simply emptied when it fills up.
+ */
+const typeProblems = new Map<string, string | undefined>();
+const MAX_REMEMBERED_TYPES = 1024;
+const MAX_REMEMBERED_TYPE_LENGTH = 512;
+
 /** Why an extension type string is malformed, or undefined when it is well formed. */
 export function extensionTypeProblem(value: string): string | undefined {
+  if (value.length > MAX_REMEMBERED_TYPE_LENGTH) return judgeExtensionType(value);
+  const known = typeProblems.get(value);
+  if (known !== undefined || typeProblems.has(value)) return known;
+  const problem = judgeExtensionType(value);
+  if (typeProblems.size >= MAX_REMEMBERED_TYPES) typeProblems.clear();
+  typeProblems.set(value, problem);
+  return problem;
+}
+
+function judgeExtensionType(value: string): string | undefined {
   const m = EXTENSION_TYPE.exec(value);
   if (!m) return EXTENSION_TYPE_HINT;
   if ((m[1] ?? '').length > MAX_SUBDOMAIN) return `the prefix must be at most ${MAX_SUBDOMAIN} characters`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatFieldError } from '../../src/backend/field-errors.js';
-import { extensionTypeProblem, readRegistration, reviewSchemaConfigMap } from '../../src/schemas/configmap.js';
+import { EXTENSION_TYPE_HINT, extensionTypeProblem, readRegistration, reviewSchemaConfigMap } from '../../src/schemas/configmap.js';
 import type { ConfigMapObject } from '../../src/schemas/source.js';
 
 const cm = (data: Record<string, string>): ConfigMapObject => ({
@@ -77,5 +77,20 @@ describe('reviewSchemaConfigMap', () => {
   it('refuses an over-long description', () => {
     const errors = reviewSchemaConfigMap(cm({ type: 'example.com/ToolFilter', 'schema.json': GOOD_SCHEMA, description: 'd'.repeat(2000) }));
     expect(errors.map((e) => `${e.field}:${e.type}`)).toEqual(['data.description:FieldValueTooLong']);
+  });
+});
+
+describe('extensionTypeProblem, remembered', () => {
+  it('gives the same answers on repeated and interleaved calls, past the memory bound', () => {
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 3000; i++) {
+        expect(extensionTypeProblem(`team${i}.example.com/Kind${i}:v1`)).toBeUndefined();
+        expect(extensionTypeProblem(`Team${i}.example.com/Kind`)).toBe(EXTENSION_TYPE_HINT);
+      }
+    }
+    // Long strings are judged every time, and still correctly.
+    const longPrefix = `${'a'.repeat(300)}.${'b'.repeat(300)}`;
+    expect(extensionTypeProblem(`${longPrefix}/Kind`)).toMatch(/at most 253/);
+    expect(extensionTypeProblem(`${longPrefix}/Kind`)).toMatch(/at most 253/);
   });
 });
