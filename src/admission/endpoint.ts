@@ -12,6 +12,7 @@ import { parseJson, peekRequestUid, readBodyThen, screenJson, type RawBody } fro
 import { RequestError } from './errors.js';
 import { badRequestVerdict, decodeReview, encodeReview, internalErrorVerdict, peekEnvelope, type AdmissionRequest, type ReviewVersion, type Verdict } from './review.js';
 import { timeoutFromQuery } from './deadline.js';
+import { decisionLineWriter } from '../observability/decision-log.js';
 import type { TurnBatcher } from './batch.js';
 
 export interface AdmissionEndpoint {
@@ -164,26 +165,24 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
     return reply.code(200).header('content-type', 'application/json').send(body);
   };
 
+  const writeDecisionLine = decisionLineWriter(logger, 'admission decision');
   const logDecision = (req: AdmissionRequest, verdict: Verdict, durationMs: number, deadline: number): void => {
-    logger.info(
-      {
-        endpoint: endpoint.name,
-        uid: req.uid,
-        kind: req.kind.kind,
-        namespace: req.namespace,
-        name: req.name,
-        operation: req.operation,
-        dryRun: req.dryRun,
-        allowed: verdict.allowed,
-        code: verdict.status?.code,
-        causes: verdict.status?.details?.causes.length,
-        warnings: verdict.warnings?.length,
-        patched: verdict.patch !== undefined,
-        durationMs: Math.round(durationMs * 1000) / 1000,
-        lateMs: Date.now() > deadline ? Date.now() - deadline : undefined,
-      },
-      'admission decision',
-    );
+    writeDecisionLine({
+      endpoint: endpoint.name,
+      uid: req.uid,
+      kind: req.kind.kind,
+      namespace: req.namespace,
+      name: req.name,
+      operation: req.operation,
+      dryRun: req.dryRun,
+      allowed: verdict.allowed,
+      code: verdict.status?.code,
+      causes: verdict.status?.details?.causes.length,
+      warnings: verdict.warnings?.length,
+      patched: verdict.patch !== undefined,
+      durationMs: Math.round(durationMs * 1000) / 1000,
+      lateMs: Date.now() > deadline ? Date.now() - deadline : undefined,
+    });
   };
 
   // A plain handler that sends, not an async one: one promise fewer on every admission.

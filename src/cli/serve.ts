@@ -12,6 +12,7 @@ import { policyReviewer } from '../policies/format.js';
 import { policiesRoute, policyContextFor, startPolicies } from '../policies/startup.js';
 import { ShutdownController } from '../lifecycle/shutdown.js';
 import { Metrics } from '../observability/metrics.js';
+import { cachedIsoTime } from '../observability/decision-log.js';
 import { buildMetricsServer } from '../observability/metrics-server.js';
 import { startSchemaRegistry } from '../schemas/startup.js';
 import { prepareServingTls } from './serve-tls.js';
@@ -35,7 +36,7 @@ export function createLogger(level: string): Logger {
       // stdout already gone (EPIPE): nothing left to save
     }
   });
-  return pino({ level, base: { app: 'backend-webhook' }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  return pino({ level, base: { app: 'backend-webhook' }, timestamp: cachedIsoTime() }, destination);
 }
 
 export async function runServe(config: ServeConfig): Promise<void> {
