@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from './app.js';
 import type { Logger } from 'pino';
 import { SERVED_KINDS } from '../backend/types.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { Metrics, RequestTally } from '../observability/metrics.js';
 import { parseJson, peekRequestUid, readBodyThen, screenJson, type RawBody } from './body.js';
 import { RequestError } from './errors.js';
 import { badRequestVerdict, decodeReview, encodeReview, internalErrorVerdict, peekEnvelope, type AdmissionRequest, type ReviewVersion, type Verdict } from './review.js';
@@ -84,17 +84,18 @@ export function registerBodyReader(app: App, limits: EndpointLimits, batcher: Tu
 
 export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint, deps: Deps): void {
   const { logger, metrics, limits } = deps;
-  // Bound metric children: prom-client hashes the label set on every unbound call.
+  // Metric series bound once (plain increments on the request path; see observability/metrics.ts);
+  // at most 256 label sets from this endpoint.
   const duration = metrics.admissionDuration.labels(endpoint.name);
-  const counters = new Map<string, { inc(): void }>();
+  const tallies = new Map<string, RequestTally>();
   const countDecision = (kind: string, operation: string, result: string): void => {
     const key = `${kind}\u0000${operation}\u0000${result}`;
-    let counter = counters.get(key);
-    if (!counter) {
-      counter = metrics.admissionRequests.labels(endpoint.name, kind, operation, result);
-      if (counters.size < 256) counters.set(key, counter);
+    let tally = tallies.get(key);
+    if (!tally) {
+      tally = metrics.admissionRequestTally(endpoint.name, kind, operation, result);
+      if (tallies.size < 256) tallies.set(key, tally);
     }
-    counter.inc();
+    tally.count++;
   };
 
   const refuse = (reply: FastifyReply, apiVersion: ReviewVersion, uid: string | undefined, err: RequestError): FastifyReply => {

@@ -29,6 +29,16 @@ it('writes every buffered line when the process exits', async () => {
   expect(lines[0]).toMatchObject({ level: 30, msg: 'line', app: 'backend-webhook' });
 });
 
+it('writes decision lines still waiting for the end of the turn when the process exits', async () => {
+  const decisionModule = join(REPO, 'dist/observability/decision-log.js');
+  const run = runScript(`const { decisionLineWriter } = await import(${JSON.stringify(decisionModule)}); const write = decisionLineWriter(logger, 'admission decision'); write({ uid: 'a' }); write({ uid: 'b' }); process.exit(0);`);
+  expect((await run.done).code).toBe(0);
+  expect(run.lines().map((l) => JSON.parse(l))).toMatchObject([
+    { uid: 'a', msg: 'admission decision', level: 30 },
+    { uid: 'b', msg: 'admission decision', level: 30 },
+  ]);
+});
+
 it('writes buffered lines before dying of an uncaught exception', async () => {
   const run = runScript(`logger.error({ at: 'before' }, 'about to crash'); setImmediate(() => { throw new Error('boom'); });`);
   expect((await run.done).code).not.toBe(0);

@@ -15,6 +15,7 @@ function capture(): { stream: Writable; lines: string[] } {
 }
 
 const FIXED_TIME = (): string => ',"time":"2026-11-27T05:00:00.000Z"';
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 // Field sets a decision line carries, including user-controlled strings that need escaping.
 const FIELD_SETS: Array<Record<string, unknown>> = [
@@ -25,23 +26,41 @@ const FIELD_SETS: Array<Record<string, unknown>> = [
 ];
 
 describe('decisionLineWriter', () => {
-  it.each(FIELD_SETS.map((f, i) => [i, f]))('writes byte for byte what pino writes (field set %i)', (_i, fields) => {
+  it.each(FIELD_SETS.map((f, i) => [i, f]))('writes byte for byte what pino writes (field set %i)', async (_i, fields) => {
     const ours = capture();
     const theirs = capture();
     const options = { level: 'info', base: { app: 'backend-webhook' }, timestamp: FIXED_TIME };
     decisionLineWriter(pino(options, ours.stream), 'admission decision')(fields);
     pino(options, theirs.stream).info(fields, 'admission decision');
+    expect(ours.lines).toHaveLength(0); // written at the end of the turn
+    await nextTurn();
     expect(ours.lines).toHaveLength(1);
     expect(ours.lines[0]).toBe(theirs.lines[0]);
   });
 
-  it('uses the bindings of the logger it was given, and writes nothing below info', () => {
+  it('writes the lines of one turn in one write, each as pino would, in order', async () => {
+    const ours = capture();
+    const theirs = capture();
+    const options = { level: 'info', base: { app: 'backend-webhook' }, timestamp: FIXED_TIME };
+    const write = decisionLineWriter(pino(options, ours.stream), 'admission decision');
+    const reference = pino(options, theirs.stream);
+    for (const fields of FIELD_SETS) {
+      write(fields);
+      reference.info(fields, 'admission decision');
+    }
+    await nextTurn();
+    expect(ours.lines).toEqual([theirs.lines.join('')]);
+  });
+
+  it('uses the bindings of the logger it was given, and writes nothing below info', async () => {
     const out = capture();
     const logger = pino({ level: 'info', base: { app: 'backend-webhook' }, timestamp: FIXED_TIME }, out.stream);
     decisionLineWriter(logger.child({ replica: 'b' }), 'admission decision')({ uid: 'x' });
+    await nextTurn();
     expect(JSON.parse(out.lines[0]!)).toEqual({ level: 30, time: '2026-11-27T05:00:00.000Z', app: 'backend-webhook', replica: 'b', uid: 'x', msg: 'admission decision' });
     logger.level = 'warn';
     decisionLineWriter(logger, 'admission decision')({ uid: 'y' });
+    await nextTurn();
     expect(out.lines).toHaveLength(1);
   });
 });
