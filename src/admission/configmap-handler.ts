@@ -15,6 +15,8 @@ export interface ConfigMapReviewer {
   /** What the ConfigMap registers, for warnings (e.g. "extension schema"). */
   what: string;
   review(configMap: ConfigMapObject): FieldError[];
+  /** What to say about an acceptable ConfigMap (e.g. parts that will not take effect). */
+  warn?(configMap: ConfigMapObject): string[];
 }
 
 export interface ConfigMapHandlerContext {
@@ -50,6 +52,7 @@ export function reviewConfigMapRequest(req: AdmissionRequest, ctx: ConfigMapHand
   if (!ctx.isTrustedNamespace(namespace)) {
     for (const r of active) warnings.push(`namespace ${namespace} is not trusted: this ${r.what} will be ignored`.slice(0, 119));
   }
+  if (errors.length === 0) for (const r of active) warnings.push(...(r.warn?.(configMap) ?? []));
   const verdict: Verdict = {
     allowed: errors.length === 0,
     auditAnnotations: { 'validation-result': errors.length ? 'denied' : 'allowed', 'validation-errors': String(errors.length) },

@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino';
 import { buildAdmissionServer, isServing } from '../admission/server.js';
 import { configMapEndpoint } from '../admission/configmap-handler.js';
 import { extensionSchemaReviewer } from '../schemas/configmap.js';
-import { policyReviewer } from '../policies/format.js';
+import { policyReviewerWith } from '../policies/default-extensions.js';
 import { policiesRoute, policyContextFor, startPolicies } from '../policies/startup.js';
 import { ShutdownController } from '../lifecycle/shutdown.js';
 import { Metrics } from '../observability/metrics.js';
@@ -70,7 +70,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
     plugins: [policiesRoute(policies.registry)],
     extraEndpoints: [
       configMapEndpoint({
-        reviewers: [extensionSchemaReviewer, policyReviewer],
+        reviewers: [extensionSchemaReviewer, policyReviewerWith(() => registry.snapshot())],
         isTrustedNamespace: (ns) => registry.isTrustedNamespace(ns),
       }),
     ],

@@ -4,7 +4,8 @@
  */
 import type { ConfigMapReviewer } from '../admission/configmap-handler.js';
 import type { ValidationOptions } from '../backend/options.js';
-import { policyReviewer } from '../policies/format.js';
+import { policyReviewerWith } from '../policies/default-extensions.js';
+import type { SchemaLookup } from '../schemas/registry.js';
 import { EXTENSION_SCHEMA_LABEL, reviewSchemaConfigMap } from '../schemas/configmap.js';
 import { documentsFromText, type InputDocument } from './documents.js';
 import { judgeDocuments } from './judge.js';
@@ -26,11 +27,10 @@ export interface OfflineRunConfig {
   readonly showDefaults: boolean;
 }
 
-/** The ConfigMap webhook's reviewers, as `serve` registers them. */
-export const OFFLINE_CONFIGMAP_REVIEWERS: readonly ConfigMapReviewer[] = [
-  { label: EXTENSION_SCHEMA_LABEL, what: 'extension schema', review: (cm) => reviewSchemaConfigMap(cm) },
-  policyReviewer,
-];
+/** The ConfigMap webhook's reviewers, as `serve` registers them, against the offline schemas. */
+export function offlineConfigMapReviewers(schemas: SchemaLookup): readonly ConfigMapReviewer[] {
+  return [{ label: EXTENSION_SCHEMA_LABEL, what: 'extension schema', review: (cm) => reviewSchemaConfigMap(cm) }, policyReviewerWith(() => schemas)];
+}
 
 export async function runOfflineValidation(config: OfflineRunConfig, io: ReadInputsOptions = {}): Promise<OfflineReport> {
   const read = await readInputs(config.paths, io);
@@ -49,7 +49,7 @@ export async function runOfflineValidation(config: OfflineRunConfig, io: ReadInp
 
   const results = judgeDocuments(documents, {
     handler: { schemas: schemas.lookup, options: config.validation, ...(policies.context ? { policies: policies.context } : {}) },
-    configMapReviewers: OFFLINE_CONFIGMAP_REVIEWERS,
+    configMapReviewers: offlineConfigMapReviewers(schemas.lookup),
     strict: config.strict,
     showDefaults: config.showDefaults,
   });

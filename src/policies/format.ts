@@ -191,7 +191,10 @@ export function readPolicyConfigMap(cm: ConfigMapObject): PolicyParseResult {
   return parsePolicyText(text);
 }
 
-/** The ConfigMap webhook's reviewer for policy ConfigMaps: refuse a broken policy at the door. */
+/**
+ * The ConfigMap webhook's reviewer for policy ConfigMaps: refuse a broken policy at the door. See
+ * policyReviewerWith (default-extensions.ts) for the one that also checks default extensions.
+ */
 export const policyReviewer = {
   label: POLICY_LABEL,
   what: 'backend policy',
