@@ -15,6 +15,7 @@ interface RawValidateOptions {
   showDefaults: boolean;
   schemaDir?: string[];
   policyDir?: string[];
+  against?: string[];
   clusterDomain: string;
   deniedCidr?: string[];
   mcpVersion?: string[];
@@ -51,12 +52,14 @@ export function validateCommand(): Command {
     .addOption(flag('--show-defaults', 'print the defaulting patch each object would get').default(false))
     .addOption(flag('--schema-dir <dir>', 'directory or file of extension-schema ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
     .addOption(flag('--policy-dir <dir>', 'directory or file of platform-policy ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
+    .addOption(flag('--against <path>', 'file or directory of the objects as they are now (e.g. kubectl get backends -A -o yaml): a match is judged as an UPDATE, with ratcheting (repeatable)').argParser(keep))
     .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
     .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
     .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
     .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
     .action(async (paths: string[], raw: RawValidateOptions, command: Command) => {
       if (paths.length === 0) throw new UsageError('validate needs files, directories, or - for standard input');
+      if (raw.against?.includes('-')) throw new UsageError('--against reads files or directories, not standard input');
       const strict = switchValue(command, 'strict', raw.strict);
       const showDefaults = switchValue(command, 'showDefaults', raw.showDefaults);
       const [{ runOfflineValidation }, { render }, { exitCodeOf }] = await Promise.all([
@@ -68,6 +71,7 @@ export function validateCommand(): Command {
         paths,
         schemaDirs: raw.schemaDir ?? [],
         policyDirs: raw.policyDir ?? [],
+        against: raw.against ?? [],
         validation: {
           clusterDomain: raw.clusterDomain,
           extraDeniedCidrs: raw.deniedCidr ?? [],

@@ -65,6 +65,8 @@ export interface JudgeContext {
   /** Unknown kinds are errors instead of skipped. */
   readonly strict: boolean;
   readonly showDefaults: boolean;
+  /** Objects as they are now (`--against`), by identityOf: a match is judged as an UPDATE of it. */
+  readonly current?: ReadonlyMap<string, Record<string, unknown>>;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -91,15 +93,32 @@ export function refOf(object: Record<string, unknown>): ObjectRef {
   };
 }
 
-/** The request kube-apiserver would send for `kubectl create` of this object (as a dry run). */
-function admissionRequest(doc: InputDocument, gvk: GroupVersionKind, ref: ObjectRef): AdmissionRequest {
+/**
+ * Which live object an input object would replace: group, kind, namespace and name (a missing
+ * namespace is `default`, as `kubectl apply` without -n; cluster-scoped kinds are not ours).
+ * Undefined for an object without a name (generateName always creates).
+ */
+export function identityOf(object: Record<string, unknown>): string | undefined {
+  const meta = isRecord(object.metadata) ? object.metadata : {};
+  const name = str(meta.name);
+  if (!name) return undefined;
+  const { group, kind } = gvkOf(object);
+  return `${group}\u0000${kind}\u0000${str(meta.namespace) || 'default'}\u0000${name}`;
+}
+
+/**
+ * The request kube-apiserver would send for `kubectl apply` of this object (as a dry run): a CREATE,
+ * or an UPDATE of `oldObject` when it exists now (then ratcheting applies, as in the cluster).
+ */
+function admissionRequest(doc: InputDocument, gvk: GroupVersionKind, ref: ObjectRef, oldObject?: Record<string, unknown>): AdmissionRequest {
   return {
     uid: `offline:${doc.file}:${doc.document}${doc.item === undefined ? '' : `.${doc.item}`}`,
     kind: gvk,
     name: ref.name,
     ...(ref.namespace ? { namespace: ref.namespace } : {}),
-    operation: 'CREATE',
+    operation: oldObject ? 'UPDATE' : 'CREATE',
     object: doc.object,
+    ...(oldObject ? { oldObject } : {}),
     dryRun: true,
   };
 }
@@ -164,7 +183,8 @@ export function judgeDocument(doc: InputDocument, ctx: JudgeContext): ObjectResu
   const gvk = gvkOf(doc.object);
   const ref = refOf(doc.object);
   if (isServedKind(gvk)) {
-    const req = admissionRequest(doc, gvk, ref);
+    const identity = ctx.current ? identityOf(doc.object) : undefined;
+    const req = admissionRequest(doc, gvk, ref, identity === undefined ? undefined : ctx.current?.get(identity));
     const withPolicies = (ctx.handler.policies?.policies.size ?? 0) > 0;
     const patch = ctx.showDefaults || withPolicies ? decodePatch(mutateRequest(req, ctx.handler)) : undefined;
     // With platform policies, judge what the API server judges: the object after the mutating

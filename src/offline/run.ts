@@ -8,7 +8,8 @@ import { policyReviewerWith } from '../policies/default-extensions.js';
 import type { SchemaLookup } from '../schemas/registry.js';
 import { EXTENSION_SCHEMA_LABEL, reviewSchemaConfigMap } from '../schemas/configmap.js';
 import { documentsFromText, type InputDocument } from './documents.js';
-import { judgeDocuments } from './judge.js';
+import { gvkOf, identityOf, judgeDocuments } from './judge.js';
+import { isServedKind } from '../admission/filters.js';
 import { loadOfflinePolicies } from './policies.js';
 import type { InputProblem } from './problems.js';
 import { readInputs, type ReadInputsOptions } from './read-input.js';
@@ -25,6 +26,8 @@ export interface OfflineRunConfig {
   readonly validation: ValidationOptions;
   readonly strict: boolean;
   readonly showDefaults: boolean;
+  /** Files or directories of the objects as they are now (e.g. `kubectl get backends -A -o yaml`). */
+  readonly against?: readonly string[];
 }
 
 /** The ConfigMap webhook's reviewers, as `serve` registers them, against the offline schemas. */
@@ -33,14 +36,10 @@ export function offlineConfigMapReviewers(schemas: SchemaLookup): readonly Confi
 }
 
 export async function runOfflineValidation(config: OfflineRunConfig, io: ReadInputsOptions = {}): Promise<OfflineReport> {
-  const read = await readInputs(config.paths, io);
-  const problems: InputProblem[] = [...read.problems];
-  const documents: InputDocument[] = [];
-  for (const file of read.files) {
-    const parsed = documentsFromText(file.file, file.text);
-    documents.push(...parsed.documents);
-    problems.push(...parsed.problems);
-  }
+  const problems: InputProblem[] = [];
+  const read = await readDocuments(config.paths, io, problems);
+  const documents = read.documents;
+  const current = config.against?.length ? currentObjects((await readDocuments(config.against, {}, problems)).documents) : undefined;
 
   const schemas = await loadOfflineSchemas(documents.filter((d) => isExtensionSchemaConfigMap(d.object)), config.schemaDirs);
   problems.push(...schemas.problems);
@@ -52,6 +51,30 @@ export async function runOfflineValidation(config: OfflineRunConfig, io: ReadInp
     configMapReviewers: offlineConfigMapReviewers(schemas.lookup),
     strict: config.strict,
     showDefaults: config.showDefaults,
+    ...(current ? { current } : {}),
   });
-  return buildReport(read.files.map((f) => f.file), results, problems);
+  return buildReport(read.files, results, problems);
+}
+
+async function readDocuments(paths: readonly string[], io: ReadInputsOptions, problems: InputProblem[]): Promise<{ files: string[]; documents: InputDocument[] }> {
+  const read = await readInputs(paths, io);
+  problems.push(...read.problems);
+  const documents: InputDocument[] = [];
+  for (const file of read.files) {
+    const parsed = documentsFromText(file.file, file.text);
+    documents.push(...parsed.documents);
+    problems.push(...parsed.problems);
+  }
+  return { files: read.files.map((f) => f.file), documents };
+}
+
+/** The served objects of `--against`, by identity; a later duplicate wins, as a later apply would. */
+function currentObjects(documents: readonly InputDocument[]): Map<string, Record<string, unknown>> {
+  const byIdentity = new Map<string, Record<string, unknown>>();
+  for (const doc of documents) {
+    if (!isServedKind(gvkOf(doc.object))) continue;
+    const identity = identityOf(doc.object);
+    if (identity !== undefined) byIdentity.set(identity, doc.object);
+  }
+  return byIdentity;
 }
