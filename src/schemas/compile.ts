@@ -104,6 +104,9 @@ const AJV_OPTIONS: AjvOptions = {
   // Messages stay short: the admission denial shows them to kubectl users.
   messages: true,
   verbose: false,
+  // ajv would console.warn about unknown formats (ignored, as JSON Schema says) at every compile:
+  // unstructured lines on stderr, outside our JSON logs, repeated for every schema version.
+  logger: false,
 };
 
 function draftOf(schema: Record<string, unknown>): SchemaDraft | SchemaCompileError {

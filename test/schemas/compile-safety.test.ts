@@ -1,3 +1,4 @@
+/** Extension-schema compilation: what could let every config pass, or leak output outside our logs. */
 import { describe, expect, it } from 'vitest';
 import { compileExtensionSchema } from '../../src/schemas/compile.js';
 
@@ -22,6 +23,24 @@ describe('$async schemas', () => {
     if (r.ok) {
       expect(r.validate({ a: 5 })).toBe(false);
       expect(r.validate({ a: 'x' })).toBe(true);
+    }
+  });
+});
+
+describe('ajv console output', () => {
+  it('compiling a schema with an unknown format writes nothing to the console (the format is ignored)', async () => {
+    const { vi } = await import('vitest');
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      const r = compileExtensionSchema(JSON.stringify({ type: 'object', properties: { v: { type: 'string', format: 'iri' } } }));
+      expect(r.ok).toBe(true);
+      if (r.ok) expect(r.validate({ v: 'not checked as an IRI' })).toBe(true);
+      expect(warn).not.toHaveBeenCalled();
+      expect(log).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+      log.mockRestore();
     }
   });
 });
