@@ -21,13 +21,11 @@ export interface RawBody {
 
 const HEAD_BYTES = 4096;
 
-/** Reads the whole body, keeping at most `maxBytes`; past that only the head is kept. */
-export function readBody(stream: IncomingMessage, maxBytes: number): Promise<RawBody> {
-  return new Promise((resolve, reject) => readBodyThen(stream, maxBytes, (err, body) => (err ? reject(err) : resolve(body!))));
-}
-
-/** readBody with a callback: the admission path runs it on every request, without a promise. */
-export function readBodyThen(stream: IncomingMessage, maxBytes: number, callback: (err: Error | undefined, body?: RawBody) => void): void {
+/**
+ * Reads the whole body, keeping at most `maxBytes`; past that only the head is kept. A callback, not
+ * a promise: it runs on every admission.
+ */
+export function readBody(stream: IncomingMessage, maxBytes: number, callback: (err: Error | undefined, body?: RawBody) => void): void {
   const declared = Number(stream.headers['content-length']);
   const chunks: Buffer[] = [];
   let size = 0;

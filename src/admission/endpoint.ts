@@ -8,7 +8,7 @@ import type { App } from './app.js';
 import type { Logger } from 'pino';
 import { SERVED_KINDS } from '../backend/types.js';
 import type { Metrics, RequestTally } from '../observability/metrics.js';
-import { parseJson, peekRequestUid, readBodyThen, screenJson, type RawBody } from './body.js';
+import { parseJson, peekRequestUid, readBody, screenJson, type RawBody } from './body.js';
 import { RequestError } from './errors.js';
 import { badRequestVerdict, decodeReview, encodeReview, internalErrorVerdict, peekEnvelope, type AdmissionRequest, type ReviewVersion, type Verdict } from './review.js';
 import { timeoutFromQuery } from './deadline.js';
@@ -75,7 +75,7 @@ export function registerBodyReader(app: App, limits: EndpointLimits, batcher: Tu
       payload.destroy();
     }, deadlineMs);
     timer.unref();
-    readBodyThen(request.raw, limits.bodyLimit, (err, body) => {
+    readBody(request.raw, limits.bodyLimit, (err, body) => {
       if (err === undefined) settle(body!);
       else settle(err instanceof RequestError ? err : new RequestError('BAD_JSON', 'could not read the request body'));
     });

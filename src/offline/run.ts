@@ -6,7 +6,7 @@ import type { ConfigMapReviewer } from '../admission/configmap-handler.js';
 import type { ValidationOptions } from '../backend/options.js';
 import { policyReviewerWith } from '../policies/default-extensions.js';
 import type { SchemaLookup } from '../schemas/registry.js';
-import { EXTENSION_SCHEMA_LABEL, reviewSchemaConfigMap } from '../schemas/configmap.js';
+import { extensionSchemaReviewer } from '../schemas/configmap.js';
 import { documentsFromText, type InputDocument } from './documents.js';
 import { gvkOf, identityOf, judgeDocuments } from './judge.js';
 import { isServedKind } from '../admission/filters.js';
@@ -32,7 +32,7 @@ export interface OfflineRunConfig {
 
 /** The ConfigMap webhook's reviewers, as `serve` registers them, against the offline schemas. */
 export function offlineConfigMapReviewers(schemas: SchemaLookup): readonly ConfigMapReviewer[] {
-  return [{ label: EXTENSION_SCHEMA_LABEL, what: 'extension schema', review: (cm) => reviewSchemaConfigMap(cm) }, policyReviewerWith(() => schemas)];
+  return [extensionSchemaReviewer, policyReviewerWith(() => schemas)];
 }
 
 export async function runOfflineValidation(config: OfflineRunConfig, io: ReadInputsOptions = {}): Promise<OfflineReport> {
