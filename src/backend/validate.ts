@@ -18,6 +18,8 @@ export interface BackendValidationInput {
   oldObject?: unknown;
   /** Admission operation; ratcheting applies to UPDATE only. */
   operation: BackendOperation | (string & {});
+  /** The object's namespace (the request's); absent: metadata.namespace. */
+  namespace?: string;
 }
 
 export interface BackendValidationResult {
@@ -59,6 +61,8 @@ function resolveOptionsOnce(options: Partial<ValidationOptions> | undefined): Va
   const strings = (v: unknown, fallback: string[]): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : fallback);
   return {
     clusterDomain: typeof o.clusterDomain === 'string' ? o.clusterDomain : d.clusterDomain,
+    // Same array identity when clean, so normalised suffixes stay cached.
+    internalDomains: Array.isArray(o.internalDomains) && o.internalDomains.every((x) => typeof x === 'string') ? o.internalDomains : strings(o.internalDomains, d.internalDomains ?? []),
     // Same array identity when clean, so compiled ranges stay cached.
     extraDeniedCidrs: Array.isArray(o.extraDeniedCidrs) && o.extraDeniedCidrs.every((x) => typeof x === 'string') ? o.extraDeniedCidrs : strings(o.extraDeniedCidrs, d.extraDeniedCidrs),
     mcpVersions: strings(o.mcpVersions, d.mcpVersions),
@@ -91,29 +95,50 @@ function merge(schema: readonly Issue[], rules: readonly Issue[]): readonly Issu
   return out;
 }
 
-function run(input: BackendValidationInput, schemas: SchemaLookup, options: ValidationOptions): BackendValidationResult {
-  const object = input.object;
+function namespaceOf(object: Record<string, unknown>, given: unknown): string | undefined {
+  if (typeof given === 'string' && given !== '') return given;
+  const meta = object['metadata'];
+  const ns = isPlainObject(meta) ? meta['namespace'] : undefined;
+  return typeof ns === 'string' && ns !== '' ? ns : undefined;
+}
+
+/** Everything the schema and the rules find in `object`. */
+function judge(object: unknown, namespace: unknown, schemas: SchemaLookup, options: ValidationOptions): { issues: readonly Issue[]; warnings: string[] } {
   const findings = new Findings();
   if (isPlainObject(object)) {
-    const ctx = { findings, options, schemas };
+    const ctx = { findings, options, schemas, namespace: namespaceOf(object, namespace) };
     const spec = object['spec'];
     if (isPlainObject(spec)) {
       checkDestination(ctx, spec['destination'], ['spec', 'destination']);
       checkExtensions(ctx, spec['extensions'], ['spec', 'extensions']);
     }
   }
-  const issues = merge(schemaIssues(object), findings.issues);
+  return { issues: merge(schemaIssues(object), findings.issues), warnings: findings.warnings };
+}
+
+function run(input: BackendValidationInput, schemas: SchemaLookup, options: ValidationOptions): BackendValidationResult {
+  const object = input.object;
+  const { issues, warnings: ruleWarnings } = judge(object, input.namespace, schemas, options);
 
   const ratchet = input.operation === 'UPDATE' && isPlainObject(input.oldObject);
   const errors: FieldError[] = [];
   const ratcheted: FieldError[] = [];
+  // The old object's problems, worked out only when some problem sits in unchanged values.
+  let before: Set<string> | undefined;
   for (const issue of issues) {
-    const keep = ratchet && issue.scope.length > 0 && issue.scope.every((path) => unchangedAt(object, input.oldObject, path));
+    let keep = ratchet && issue.scope.length > 0 && issue.scope.every((path) => unchangedAt(object, input.oldObject, path));
+    if (keep) {
+      // "Unchanged" needs every value the verdict depends on to be unchanged, and some (a type
+      // that now points at a member, a TLS mode that now switches a rule on) are not in the scope.
+      // The problem must also have been there before: then nothing it depends on changed.
+      before ??= new Set(judge(input.oldObject, input.namespace, schemas, options).issues.map((i) => errorKey(i.error)));
+      keep = before.has(errorKey(issue.error));
+    }
     (keep ? ratcheted : errors).push(issue.error);
   }
-  if (issues.length === 0 && findings.warnings.length === 0) return { errors, warnings: [], ratcheted };
+  if (issues.length === 0 && ruleWarnings.length === 0) return { errors, warnings: [], ratcheted };
   const sortedRatcheted = sortFieldErrors(ratcheted);
-  const warnings = [...new Set([...findings.warnings.map(boundedWarning), ...sortedRatcheted.map(ratchetWarning)])];
+  const warnings = [...new Set([...ruleWarnings.map(boundedWarning), ...sortedRatcheted.map(ratchetWarning)])];
   return { errors: sortFieldErrors(errors), warnings, ratcheted: sortedRatcheted };
 }
 

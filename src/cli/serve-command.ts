@@ -1,6 +1,7 @@
 /** `backend-webhook serve`: flags, their environment variables and defaults. */
 import { Command } from 'commander';
 import { PUBLISHED_MCP_VERSIONS, type ValidationOptions } from '../backend/options.js';
+import { DEFAULT_INTERNAL_DOMAINS } from '../backend/rules/data.js';
 import { defaultExtensionSchemaDir } from '../schemas/file-source.js';
 import { flag } from './option.js';
 import {
@@ -29,6 +30,7 @@ export const DEFAULT_SERVICE_NAMESPACE = 'backend-webhook-system';
 type RawServeOptions = Omit<ServeConfig, 'trustedNamespaces' | 'validation'> & {
   trustedNamespace?: string[];
   clusterDomain: string;
+  internalDomain?: string[];
   deniedCidr?: string[];
   mcpVersion?: string[];
   unknownExtensionPolicy: ValidationOptions['unknownExtensionPolicy'];
@@ -56,6 +58,7 @@ export function serveCommand(): Command {
     .addOption(flag('--body-limit <size>', 'largest accepted request body (7Mi: an UPDATE carries two objects)').argParser(parseByteSize).default(7 * 1024 * 1024))
     .addOption(flag('--max-depth <levels>', 'deepest JSON nesting accepted').argParser(parseIntInRange(16, 1000)).default(100))
     .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
+    .addOption(flag('--internal-domain <domain>', 'cluster-internal name suffix refused as a destination besides --cluster-domain and svc (repeatable; replaces the default clusterset.local)').argParser(repeatable(parseDnsSubdomain)))
     .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
     .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
     .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
@@ -80,7 +83,7 @@ export function serveCommand(): Command {
 }
 
 export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
-  const { trustedNamespace, clusterDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, ...sameAsFlags } = raw;
+  const { trustedNamespace, clusterDomain, internalDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, ...sameAsFlags } = raw;
   if ((sameAsFlags.tlsCertFile === undefined) !== (sameAsFlags.tlsKeyFile === undefined)) {
     throw new UsageError('--tls-cert-file and --tls-key-file go together');
   }
@@ -89,6 +92,7 @@ export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
     trustedNamespaces: trustedNamespace ?? [],
     validation: {
       clusterDomain,
+      internalDomains: internalDomain ?? [...DEFAULT_INTERNAL_DOMAINS],
       extraDeniedCidrs: deniedCidr ?? [],
       mcpVersions: mcpVersion ?? PUBLISHED_MCP_VERSIONS,
       unknownExtensionPolicy,

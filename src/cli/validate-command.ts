@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { PUBLISHED_MCP_VERSIONS } from '../backend/options.js';
+import { DEFAULT_INTERNAL_DOMAINS } from '../backend/rules/data.js';
 import type { OutputFormat } from '../offline/render.js';
 import { flag } from './option.js';
 import { parseBoolean, parseChoice, parseCidr, parseDnsSubdomain, parseMcpVersion, repeatable } from './parsers.js';
@@ -17,6 +18,7 @@ interface RawValidateOptions {
   policyDir?: string[];
   against?: string[];
   clusterDomain: string;
+  internalDomain?: string[];
   deniedCidr?: string[];
   mcpVersion?: string[];
   unknownExtensionPolicy: 'deny' | 'warn';
@@ -54,6 +56,7 @@ export function validateCommand(): Command {
     .addOption(flag('--policy-dir <dir>', 'directory or file of platform-policy ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
     .addOption(flag('--against <path>', 'file or directory of the objects as they are now (e.g. kubectl get backends -A -o yaml): a match is judged as an UPDATE, with ratcheting (repeatable)').argParser(keep))
     .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
+    .addOption(flag('--internal-domain <domain>', 'cluster-internal name suffix refused as a destination besides --cluster-domain and svc (repeatable; replaces the default clusterset.local)').argParser(repeatable(parseDnsSubdomain)))
     .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
     .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
     .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
@@ -74,6 +77,7 @@ export function validateCommand(): Command {
         against: raw.against ?? [],
         validation: {
           clusterDomain: raw.clusterDomain,
+          internalDomains: raw.internalDomain ?? [...DEFAULT_INTERNAL_DOMAINS],
           extraDeniedCidrs: raw.deniedCidr ?? [],
           mcpVersions: raw.mcpVersion ?? PUBLISHED_MCP_VERSIONS,
           unknownExtensionPolicy: raw.unknownExtensionPolicy,

@@ -3,7 +3,7 @@
  * namespace labels): which policies apply, which one decides each rule, and the denials and
  * warnings that follow. Every message names the policy (`namespace/name`) and the rule.
  */
-import { type FieldError, forbidden, invalid, required, sortFieldErrors } from '../backend/field-errors.js';
+import { errorBody, type FieldError, forbidden, invalid, required, sortFieldErrors } from '../backend/field-errors.js';
 import { dotted, isPlainObject, unchangedAt, type Segments } from '../backend/paths.js';
 import { boundedWarning, ratchetWarning } from '../backend/validate.js';
 import { extensionKind, type PolicyAction, type PolicyDocument } from './format.js';
@@ -250,38 +250,72 @@ function fieldError(b: Breach, detail: string): FieldError {
 /** `ports[0].tls.mode` rather than `spec.destination.ports[0].tls.mode`: warnings are short. */
 const shortField = (at: Segments): string => dotted(at[0] === 'spec' && at[1] === 'destination' && at.length > 2 ? at.slice(2) : at.slice(at[0] === 'spec' ? 1 : 0));
 
+/** One deny or warn breach of one winning setting, with the text it is reported with. */
+interface Judged {
+  readonly breach: Breach;
+  readonly action: PolicyAction;
+  readonly ref: string;
+  readonly rule: string;
+  /** The denial, for deny breaches. */
+  readonly error?: FieldError;
+  /** The warning, for warn breaches. */
+  readonly warning?: string;
+}
+
+function judgeOverrides(object: unknown, namespace: string | undefined, ctx: Pick<PolicyContext, 'policies' | 'namespaces'>): Judged[] {
+  const applicable = applicablePolicies(object, namespace, ctx.policies, ctx.namespaces);
+  if (applicable.length === 0) return [];
+  const dest = destinationFacts(object, namespace);
+  const out: Judged[] = [];
+  for (const { applicable: a, setting } of winners(applicable, (k) => k.startsWith('overrides.')).values()) {
+    const breaches = breachesOf(a.policy, setting, object, dest);
+    if (breaches.length === 0) continue;
+    const action = actionOf(setting.value as { action?: PolicyAction });
+    const ref = a.policy.ref;
+    const unknownNs = a.undetermined ? `; labels of namespace ${namespace ?? '(none)'} are unknown, so its namespace selector was not evaluated and it is enforced` : '';
+    const ruleLabel = a.undetermined ? `${setting.rule}, namespace unknown` : setting.rule;
+    for (const b of breaches) {
+      if (action === 'warn') out.push({ breach: b, action, ref, rule: setting.rule, warning: boundedWarning(`policy ${ref} (${ruleLabel}): ${shortField(b.at)}: ${b.problem}`) });
+      else out.push({ breach: b, action, ref, rule: setting.rule, error: fieldError(b, `policy ${ref} (${setting.rule}): ${b.problem}${unknownNs}`) });
+    }
+  }
+  return out;
+}
+
+const errorKey = (e: FieldError): string => `${e.type}\u0000${e.field}\u0000${errorBody(e)}`;
+
 export function evaluateOverrides(input: OverrideInput, ctx: Pick<PolicyContext, 'policies' | 'namespaces'>): OverrideVerdict {
   if (ctx.policies.size === 0) return EMPTY_VERDICT;
-  const applicable = applicablePolicies(input.object, input.namespace, ctx.policies, ctx.namespaces);
-  if (applicable.length === 0) return EMPTY_VERDICT;
-  const dest = destinationFacts(input.object, input.namespace);
+  const judged = judgeOverrides(input.object, input.namespace, ctx);
+  if (judged.length === 0) return EMPTY_VERDICT;
   const ratchet = input.operation === 'UPDATE' && isPlainObject(input.oldObject);
 
   const errors: FieldError[] = [];
   const ratcheted: FieldError[] = [];
   const warnings: string[] = [];
   const decisions = new Map<string, PolicyDecision>();
-  for (const { applicable: a, setting } of winners(applicable, (k) => k.startsWith('overrides.')).values()) {
-    const breaches = breachesOf(a.policy, setting, input.object, dest);
-    if (breaches.length === 0) continue;
-    const action = actionOf(setting.value as { action?: PolicyAction });
-    const ref = a.policy.ref;
-    const unknownNs = a.undetermined ? `; labels of namespace ${input.namespace ?? '(none)'} are unknown, so its namespace selector was not evaluated and it is enforced` : '';
-    const ruleLabel = a.undetermined ? `${setting.rule}, namespace unknown` : setting.rule;
-    for (const b of breaches) {
-      if (action === 'warn') {
-        warnings.push(boundedWarning(`policy ${ref} (${ruleLabel}): ${shortField(b.at)}: ${b.problem}`));
-        continue;
-      }
-      const error = fieldError(b, `policy ${ref} (${setting.rule}): ${b.problem}${unknownNs}`);
-      if (ratchet && b.scope.every((p) => unchangedAt(input.object, input.oldObject, p))) {
-        ratcheted.push(error);
-        warnings.push(ratchetWarning(error));
-      } else {
-        errors.push(error);
-      }
+  // The old object's denials, worked out only when a breach sits in unchanged values.
+  let before: Set<string> | undefined;
+  for (const j of judged) {
+    decisions.set(`${j.ref}\u0000${j.rule}\u0000${j.action}`, { policy: j.ref, rule: j.rule, action: j.action });
+    if (j.warning !== undefined) {
+      warnings.push(j.warning);
+      continue;
     }
-    decisions.set(`${ref}\u0000${setting.rule}\u0000${action}`, { policy: ref, rule: setting.rule, action });
+    const error = j.error!;
+    let keep = ratchet && j.breach.scope.every((p) => unchangedAt(input.object, input.oldObject, p));
+    if (keep) {
+      // Unchanged only if the same policy denied the same thing before: a changed destination can
+      // bring a policy into play, and a changed mode can switch a rule on, with the scope unchanged.
+      before ??= new Set(judgeOverrides(input.oldObject, input.namespace, ctx).flatMap((o) => (o.error ? [errorKey(o.error)] : [])));
+      keep = before.has(errorKey(error));
+    }
+    if (keep) {
+      ratcheted.push(error);
+      warnings.push(ratchetWarning(error));
+    } else {
+      errors.push(error);
+    }
   }
   return { errors: sortFieldErrors(errors), warnings: [...new Set(warnings)], ratcheted: sortFieldErrors(ratcheted), decisions: [...decisions.values()] };
 }

@@ -11,7 +11,7 @@ import { parseDocument } from 'yaml';
 import { convertAjvErrors } from '../backend/ajv-errors.js';
 import { type FieldError, invalid, required, tooLong } from '../backend/field-errors.js';
 import { pointer, type Segments } from '../backend/paths.js';
-import { hostnameSyntaxProblem } from '../backend/rules/hostnames.js';
+import { hostnameSyntaxProblem, resolvesAsIPv4 } from '../backend/rules/hostnames.js';
 import { parseCidr } from '../backend/rules/ip.js';
 import { dns1123SubdomainProblem } from '../backend/rules/names.js';
 import { subjectAltNameProblem, type TlsMode } from '../backend/rules/tls.js';
@@ -106,7 +106,15 @@ function semanticProblems(doc: PolicyDocument): FieldError[] {
   const checkCriteria = (c: DestinationCriteria | undefined, base: Segments): void => {
     c?.hosts?.forEach((host, i) => {
       const wildcard = host.startsWith('*.');
-      const problem = wildcard ? dns1123SubdomainProblem(host.slice(2)) : hostnameSyntaxProblem(host);
+      const name = wildcard ? host.slice(2) : host;
+      // A pattern a resolver reads as an IPv4 address (127.1, 0x7f.1, 2852039166) matches no hostname the webhook admits.
+      const address = resolvesAsIPv4(name);
+      if (address !== undefined) {
+        const what = wildcard ? 'the suffix after *. is' : 'is';
+        errors.push(invalid(at([...base, 'hosts', i]), host, `${what} an IP address spelling (${address}): hosts match DNS names; use cidrs for addresses`));
+        return;
+      }
+      const problem = wildcard ? dns1123SubdomainProblem(name) : hostnameSyntaxProblem(host);
       if (problem) errors.push(invalid(at([...base, 'hosts', i]), host, wildcard ? `the suffix after *. ${problem}` : problem));
     });
     c?.cidrs?.forEach((text, i) => {

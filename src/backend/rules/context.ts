@@ -7,6 +7,8 @@ export interface RuleContext {
   readonly findings: Findings;
   readonly options: ValidationOptions;
   readonly schemas: SchemaLookup;
+  /** The judged object's namespace, when known (request namespace, else metadata.namespace). */
+  readonly namespace?: string;
 }
 
 /** The key is set (JSON null counts as set; the schema reports its type). */
