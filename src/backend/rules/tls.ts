@@ -192,7 +192,7 @@ export function checkTls(ctx: RuleContext, tls: unknown, at: Segments, destinati
     checkSubjectAltNames(ctx, sans, p('subjectAltNames'));
     // With insecureSkipVerify the pair is refused above; the warnings would only repeat it.
     if (sans.length > 0 && tls['insecureSkipVerify'] !== true) {
-      if (!isSet(tls, 'caBundleRef')) ctx.findings.warn(`${dotted(p('subjectAltNames'))}: set caBundleRef too; Envoy refuses a SAN check without a CA (the whole update fails)`);
+      if (!isSet(tls, 'caBundleRef')) ctx.findings.warn(`${dotted(p('subjectAltNames'))}: without caBundleRef, Envoy rejects this SAN check and the whole update`);
       for (let i = 0; i < sans.length; i++) {
         const san = sans[i];
         if (typeof san === 'string' && san.includes('://')) ctx.findings.warn(`${dotted([...p('subjectAltNames'), i])}: a URI; the upstream prototype matches DNS SANs only`);
