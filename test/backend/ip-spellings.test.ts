@@ -2,8 +2,8 @@
  * Every spelling a resolver turns into an IPv4 address is refused as a hostname (fqdn.hostname,
  * tls.sni, policy host patterns), and nothing else is refused for that reason. The oracle is the
  * machine's own getaddrinfo (Node's dns.lookup): numeric forms resolve without any DNS query, so
- * a name that does not come back as an address at once (ENOTFOUND, EAI_AGAIN, or no answer within
- * the deadline) was not read as one.
+ * a name that does not come back as an address (ENOTFOUND or EAI_AGAIN, after at most a DNS
+ * timeout) was not read as one.
  */
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
