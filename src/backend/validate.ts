@@ -2,7 +2,7 @@
  * Validation of a Backend / XBackendDestination: the JSON Schema for structure, the rules for
  * everything else, ratcheting on UPDATE. A pure function shared by the webhook and the offline CLI.
  */
-import { formatFieldError, invalid, sortFieldErrors, type FieldError } from './field-errors.js';
+import { errorBody, formatFieldError, invalid, sortFieldErrors, type FieldError } from './field-errors.js';
 import { Findings, type Issue } from './issues.js';
 import { DEFAULT_VALIDATION_OPTIONS, type ValidationOptions } from './options.js';
 import { isPlainObject, printable, unchangedAt } from './paths.js';
@@ -80,6 +80,9 @@ const errorKey = (e: FieldError): string => {
   return `${e.type}\u0000${e.field}\u0000${e.detail ?? ''}\u0000${value}`;
 };
 
+/** A problem's identity across two objects: values print with sorted keys, so key order never matters. */
+const sameProblemKey = (e: FieldError): string => `${e.type}\u0000${e.field}\u0000${errorBody(e)}`;
+
 /** Schema findings win over a rule's finding at the same field: one verdict per field. */
 function merge(schema: readonly Issue[], rules: readonly Issue[]): readonly Issue[] {
   if (rules.length === 0 && schema.length <= 1) return schema;
@@ -131,8 +134,8 @@ function run(input: BackendValidationInput, schemas: SchemaLookup, options: Vali
       // "Unchanged" needs every value the verdict depends on to be unchanged, and some (a type
       // that now points at a member, a TLS mode that now switches a rule on) are not in the scope.
       // The problem must also have been there before: then nothing it depends on changed.
-      before ??= new Set(judge(input.oldObject, input.namespace, schemas, options).issues.map((i) => errorKey(i.error)));
-      keep = before.has(errorKey(issue.error));
+      before ??= new Set(judge(input.oldObject, input.namespace, schemas, options).issues.map((i) => sameProblemKey(i.error)));
+      keep = before.has(sameProblemKey(issue.error));
     }
     (keep ? ratcheted : errors).push(issue.error);
   }
