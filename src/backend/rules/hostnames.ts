@@ -60,9 +60,12 @@ function clusterDomainOf(raw: string): { domain: string; suffix: string } {
   return lastDomain;
 }
 
-/** Internal-domain lists are options too: normalised once per list. */
-const internalCache = new WeakMap<readonly string[], ReadonlyArray<{ domain: string; suffix: string }>>();
-function internalDomainsOf(list: readonly string[]): ReadonlyArray<{ domain: string; suffix: string }> {
+/** Internal-domain lists are options too: normalised once per list (the last one kept at hand). */
+type Suffixes = ReadonlyArray<{ domain: string; suffix: string }>;
+const internalCache = new WeakMap<readonly string[], Suffixes>();
+let lastInternal: { list: readonly string[]; compiled: Suffixes } | undefined;
+function internalDomainsOf(list: readonly string[]): Suffixes {
+  if (lastInternal?.list === list) return lastInternal.compiled;
   let compiled = internalCache.get(list);
   if (!compiled) {
     compiled = list.flatMap((raw) => {
@@ -71,13 +74,18 @@ function internalDomainsOf(list: readonly string[]): ReadonlyArray<{ domain: str
     });
     internalCache.set(list, compiled);
   }
+  lastInternal = { list, compiled };
   return compiled;
 }
 
-const firstLabel = (name: string): string => {
-  const dot = name.indexOf('.');
-  return dot < 0 ? name : name.slice(0, dot);
-};
+/** Whether the first label of `name` is one of the loopback labels (no substring made: this runs on every admission). */
+function hasLoopbackFirstLabel(name: string): boolean {
+  if (name.charCodeAt(0) !== 108) return false; // 'l'
+  for (const label of LOOPBACK_FIRST_LABELS) {
+    if (name.startsWith(label) && (name.length === label.length || name.charCodeAt(label.length) === 46)) return true;
+  }
+  return false;
+}
 
 /**
  * Why `name` points inside the cluster or at the gateway itself (a Backend must use type Service
@@ -85,7 +93,7 @@ const firstLabel = (name: string): string => {
  * domain and `svc` (default `clusterset.local`, the multi-cluster Services domain).
  */
 export function clusterInternalProblem(name: string, clusterDomain: string, internalDomains: readonly string[] = DEFAULT_INTERNAL_DOMAINS): string | undefined {
-  if (name === 'localhost' || name.endsWith('.localhost') || LOOPBACK_FIRST_LABELS.includes(firstLabel(name))) {
+  if (hasLoopbackFirstLabel(name) || name.endsWith('.localhost')) {
     return 'is a loopback name (localhost): it resolves to the gateway itself';
   }
   const internal = 'is a cluster-internal name; use type Service for in-cluster destinations';

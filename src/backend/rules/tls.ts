@@ -62,40 +62,45 @@ function checkRefNames(ctx: RuleContext, ref: Record<string, unknown>, at: Segme
  * of `kinds`, else undefined.
  */
 function checkRefGroupKind(ctx: RuleContext, ref: Record<string, unknown>, at: Segments, kinds: Readonly<Record<string, string>>): string | undefined {
-  const kindPath = (): Segments => [...at, 'kind'];
-  const groupPath = (): Segments => [...at, 'group'];
+  // The common case first, with nothing allocated: a kind we resolve (or none) in its own group.
+  const kindSet = isSet(ref, 'kind');
+  const rawKind = kindSet ? ref['kind'] : DEFAULT_REFERENCE_KIND;
+  const groupSet = isSet(ref, 'group');
+  const rawGroup = groupSet ? ref['group'] : '';
+  if (typeof rawKind === 'string' && Object.prototype.hasOwnProperty.call(kinds, rawKind) && rawGroup === kinds[rawKind]) return rawKind;
+
   let kind: string | undefined = DEFAULT_REFERENCE_KIND;
-  if (isSet(ref, 'kind')) {
-    kind = asString(ref['kind']);
+  if (kindSet) {
+    kind = asString(rawKind);
     if (kind === undefined || kind.length > MAX_KIND) return undefined; // the schema's
+    const kindPath = [...at, 'kind'];
     if (kind === '') {
-      ctx.findings.report(required(dotted(kindPath()), `must not be empty; omit it for ${DEFAULT_REFERENCE_KIND}`), [kindPath()]);
+      ctx.findings.report(required(dotted(kindPath), `must not be empty; omit it for ${DEFAULT_REFERENCE_KIND}`), [kindPath]);
       return undefined;
     }
     if (!KIND_FORMAT.test(kind)) {
-      ctx.findings.report(invalid(dotted(kindPath()), kind, "must be a kind: letters, digits and '-', starting with a letter (e.g. Secret)"), [kindPath()]);
+      ctx.findings.report(invalid(dotted(kindPath), kind, "must be a kind: letters, digits and '-', starting with a letter (e.g. Secret)"), [kindPath]);
       return undefined;
     }
     if (!Object.prototype.hasOwnProperty.call(kinds, kind)) {
-      ctx.findings.report(notSupported(dotted(kindPath()), kind, Object.keys(kinds)), [kindPath()]);
+      ctx.findings.report(notSupported(dotted(kindPath), kind, Object.keys(kinds)), [kindPath]);
       kind = undefined;
     }
   }
-  const group = isSet(ref, 'group') ? asString(ref['group']) : '';
+  const group = asString(rawGroup);
   if (group === undefined || group.length > MAX_SUBDOMAIN) return kind; // the schema's
+  const groupPath = [...at, 'group'];
   if (group !== '' && dns1123SubdomainProblem(group) !== undefined) {
-    ctx.findings.report(invalid(dotted(groupPath()), group, 'must be "" (the core group) or a DNS subdomain, e.g. certificates.k8s.io'), [groupPath()]);
+    ctx.findings.report(invalid(dotted(groupPath), group, 'must be "" (the core group) or a DNS subdomain, e.g. certificates.k8s.io'), [groupPath]);
     return kind;
   }
   if (kind === undefined) return undefined;
   const expected = kinds[kind]!;
   if (group === expected) return kind;
   const where = expected === '' ? 'the core group' : expected;
-  if (!isSet(ref, 'group')) {
-    ctx.findings.report(required(dotted(groupPath()), `must be ${where} for ${kind} (an absent group means "", the core group)`), [kindPath(), groupPath()]);
-  } else {
-    ctx.findings.report(notSupported(dotted(groupPath()), group, [expected], `${kind} is in ${where}`), [kindPath(), groupPath()]);
-  }
+  const scope = [[...at, 'kind'], groupPath];
+  if (!groupSet) ctx.findings.report(required(dotted(groupPath), `must be ${where} for ${kind} (an absent group means "", the core group)`), scope);
+  else ctx.findings.report(notSupported(dotted(groupPath), group, [expected], `${kind} is in ${where}`), scope);
   return kind;
 }
 
@@ -138,6 +143,15 @@ function checkSni(ctx: RuleContext, sni: unknown, at: Segments): void {
   // Same syntax as fqdn.hostname, but in-cluster names are fine: TLS to a Service uses <svc>.<ns>.svc.cluster.local.
   const problem = sni === '' ? 'must not be empty; omit it to send no SNI' : hostnameSyntaxProblem(sni);
   if (problem) ctx.findings.report(invalid(dotted(at), sni, problem), [at]);
+}
+
+/** Allowed, but said: a SAN check without a CA (Envoy refuses it), and URI SANs (the prototype matches DNS names only). */
+function warnSubjectAltNames(ctx: RuleContext, tls: Record<string, unknown>, sans: readonly unknown[], at: Segments): void {
+  if (!isSet(tls, 'caBundleRef')) ctx.findings.warn(`${dotted(at)}: without caBundleRef, Envoy rejects this SAN check and the whole update`);
+  for (let i = 0; i < sans.length; i++) {
+    const san = sans[i];
+    if (typeof san === 'string' && san.includes('://')) ctx.findings.warn(`${dotted([...at, i])}: a URI; the upstream prototype matches DNS SANs only`);
+  }
 }
 
 export function checkTls(ctx: RuleContext, tls: unknown, at: Segments, destinationType: DestinationType | undefined): void {
@@ -191,12 +205,6 @@ export function checkTls(ctx: RuleContext, tls: unknown, at: Segments, destinati
   if (!isRefused('subjectAltNames') && Array.isArray(sans)) {
     checkSubjectAltNames(ctx, sans, p('subjectAltNames'));
     // With insecureSkipVerify the pair is refused above; the warnings would only repeat it.
-    if (sans.length > 0 && tls['insecureSkipVerify'] !== true) {
-      if (!isSet(tls, 'caBundleRef')) ctx.findings.warn(`${dotted(p('subjectAltNames'))}: without caBundleRef, Envoy rejects this SAN check and the whole update`);
-      for (let i = 0; i < sans.length; i++) {
-        const san = sans[i];
-        if (typeof san === 'string' && san.includes('://')) ctx.findings.warn(`${dotted([...p('subjectAltNames'), i])}: a URI; the upstream prototype matches DNS SANs only`);
-      }
-    }
+    if (sans.length > 0 && tls['insecureSkipVerify'] !== true) warnSubjectAltNames(ctx, tls, sans, p('subjectAltNames'));
   }
 }
