@@ -34,7 +34,9 @@ describe('manifests/monitoring', () => {
   it('the ServiceMonitor scrapes the Service port that leads to the metrics port the server listens on', () => {
     expect(serviceMonitor.apiVersion).toBe('monitoring.coreos.com/v1');
     expect(selectorMatches(serviceMonitor.spec.selector, service.metadata.labels)).toBe(true);
-    expect(serviceMonitor.spec.namespaceSelector.matchNames).toContain(service.metadata.namespace);
+    // Without a namespaceSelector the operator looks in the ServiceMonitor's own namespace.
+    expect(serviceMonitor.spec.namespaceSelector).toBeUndefined();
+    expect(serviceMonitor.metadata.namespace).toBe(service.metadata.namespace);
     const [endpoint] = serviceMonitor.spec.endpoints as Manifest[];
     const servicePort = (service.spec.ports as Manifest[]).find((p) => p.name === endpoint!.port);
     expect(servicePort, `no Service port named ${endpoint!.port}`).toBeDefined();
