@@ -50,6 +50,13 @@ describe('the PrometheusRule', () => {
     expect(alert.annotations.runbook_url).toMatch(/^docs\/operations\.md#[a-z0-9-]+$/);
   });
 
+  it.each(alerts.map((a) => [a.alert, a] as const))('%s: its annotations use only labels its expression keeps', (_name, alert) => {
+    // An aggregation keeps only its `by (...)` labels; a template naming another renders empty.
+    const groupings = [...alert.expr.matchAll(/\bby\s*\(([^)]*)\)/g)].map((m) => (m[1] as string).split(',').map((l) => l.trim()));
+    const used = [...Object.values(alert.annotations).join(' ').matchAll(/\$labels\.(\w+)/g)].map((m) => m[1] as string);
+    for (const grouping of groupings) for (const label of used) expect(grouping, `$labels.${label}`).toContain(label);
+  });
+
   it('links every runbook_url to its own section of docs/operations.md, which says what to look at and what to do', () => {
     const sections = markdownSections(readFileSync(OPERATIONS_DOC, 'utf8'));
     for (const alert of alerts) {
