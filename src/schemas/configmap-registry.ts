@@ -113,6 +113,7 @@ export abstract class ConfigMapRegistry<G extends { readonly origin: { readonly 
    */
   private readonly failingScopes = new Map<string, number>();
   private rejectedCount = 0;
+  private readonly now: () => number;
 
   protected constructor(
     private readonly vocabulary: RegistryVocabulary,
@@ -125,8 +126,6 @@ export abstract class ConfigMapRegistry<G extends { readonly origin: { readonly 
     this.metrics?.registryStaleSince.set({ registry: vocabulary.name }, 0);
     this.metrics?.registryRejectedEntries.set({ registry: vocabulary.name }, 0);
   }
-
-  private readonly now: () => number;
 
   /** Parses and compiles one ConfigMap version; no side effects. */
   protected abstract load(cm: ConfigMapObject, origin: ConfigMapOrigin): LoadResult<G>;
