@@ -27,7 +27,7 @@ describe('dashboard.json', () => {
     expect(new Set((board.panels as Tree[]).map((p) => p.id)).size).toBe(board.panels.length);
   });
 
-  it('has the panels the issue lists, and a note where audit violations will go', () => {
+  it('has the panels the issue lists', () => {
     for (const title of [
       /requests by result/i,
       /latency percentiles/i,
@@ -38,22 +38,24 @@ describe('dashboard.json', () => {
       /rejected configmaps/i,
       /watch failing/i,
       /certificate expires/i,
+      /audit violations/i,
       /^memory$/i,
       /^cpu$/i,
     ]) {
       expect(panelTitles.some((t) => title.test(t)), String(title)).toBe(true);
     }
-    const audit = (board.panels as Tree[]).find((p) => /audit/i.test(p.title));
-    expect(audit?.type).toBe('text');
+    expect(queries.some((q) => /audit violations/i.test(q.panel) && q.expr.includes('backend_webhook_audit_violations'))).toBe(true);
   });
 
   it('scopes every query to the selected namespace and job', () => {
     for (const q of queries) {
       for (const name of metricNamesIn(q.expr)) {
-        // Each selector of a metric carries both matchers.
+        // Each selector of a metric carries both matchers; the audit's violations carry the audited
+        // objects' namespace in `namespace` (it wins over the target's: honorLabels), so job only.
         const selectors = q.expr.match(new RegExp(`\\b${name}\\{[^}]*\\}`, 'g')) ?? [];
         expect(selectors.length, `${q.panel}: ${name}`).toBeGreaterThan(0);
-        for (const s of selectors) expect(s, q.panel).toMatch(/namespace=~"\$namespace", job=~"\$job"/);
+        const scope = name === 'backend_webhook_audit_violations' ? /^[^{]*\{job=~"\$job"\}$/ : /namespace=~"\$namespace", job=~"\$job"/;
+        for (const s of selectors) expect(s, q.panel).toMatch(scope);
       }
     }
   });

@@ -1,6 +1,8 @@
 /**
  * Every metric an alert or a dashboard panel reads is exported by the running program (the built
  * `node dist/main.js serve`, scraped on its metrics port), so a rename cannot silently blind them.
+ * The program runs as the Deployment runs it: ConfigMaps from the cluster (here the in-process fake
+ * API server), background audit on; metrics that exist only in that mode (audit) are checked too.
  * The only exceptions are kube-state-metrics' series, named as a dependency in docs/operations.md.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, freePort, startProgram, type RunningProgram } from '../support/built-program.js';
+import { CONFIGMAPS, FakeApiServer, type ResourceType } from '../support/fake-apiserver.js';
 import { EXTERNAL_METRICS, OPERATIONS_DOC, alertRules, dashboardQueries, exportedNames, metricNamesIn } from './monitoring-files.js';
 
 function httpGet(port: number, path: string): Promise<string> {
@@ -41,22 +44,42 @@ describe('metricNamesIn (the PromQL lexer the checks rely on)', () => {
   });
 });
 
+const GROUP = 'ainetworking.prototype.x-k8s.io';
+const resource = (group: string, version: string, plural: string, kind: string, namespaced = true): ResourceType => ({ group, version, plural, kind, namespaced });
+/** What serve reads and writes with the cluster source and audit on. */
+const CLUSTER_RESOURCES = [
+  CONFIGMAPS,
+  resource('', 'v1', 'namespaces', 'Namespace', false),
+  resource(GROUP, 'v0alpha0', 'backends', 'Backend'),
+  resource(GROUP, 'v0alpha0', 'xbackenddestinations', 'XBackendDestination'),
+  resource('coordination.k8s.io', 'v1', 'leases', 'Lease'),
+  resource('wgpolicyk8s.io', 'v1alpha2', 'policyreports', 'PolicyReport'),
+];
+
 describe('metrics the alerts and the dashboard read', () => {
   let dir: string;
+  let api: FakeApiServer;
   let program: RunningProgram;
   let exposition: string;
 
   beforeAll(async () => {
     ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'exported-metrics-'));
+    api = await FakeApiServer.start(CLUSTER_RESOURCES);
     const metricsPort = await freePort();
-    program = startProgram(['serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1', '--cert-dir', dir]);
+    program = startProgram([
+      'serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1', '--cert-dir', dir,
+      '--schema-source', 'kubernetes', '--kubeconfig', api.writeKubeconfig(dir), '--trusted-namespace', 'backend-webhook-system',
+    ]);
     await program.waitForLog((l) => l.msg === 'backend-webhook listening');
+    // The audit registers its metrics when it starts; its first run proves it has.
+    await program.waitForLog((l) => l.msg === 'audit run finished', 60_000);
     exposition = await httpGet(metricsPort, '/metrics');
   });
 
   afterAll(async () => {
     await program?.kill();
+    await api?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
