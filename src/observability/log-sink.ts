@@ -18,7 +18,7 @@ export const LOG_BATCH_BYTES = 4096;
 export const LOG_FLUSH_INTERVAL_MS = 200;
 
 /** What LogSink needs of its output: Node's stdout, or any Writable (tests). */
-export type LogOutput = Pick<Writable, 'write' | 'writableLength' | 'on'>;
+export type LogOutput = Pick<Writable, 'write' | 'writableLength' | 'destroyed' | 'on'>;
 
 export interface LogSinkOptions {
   /** Most characters held (batch + what the output has not taken yet) before lines are dropped. */
@@ -44,6 +44,9 @@ export class LogSink {
     out.on('error', () => {
       this.broken = true;
     });
+    out.on('close', () => {
+      this.broken = true;
+    });
     setInterval(() => this.flush(), options.flushIntervalMs ?? LOG_FLUSH_INTERVAL_MS).unref();
   }
 
@@ -59,7 +62,7 @@ export class LogSink {
 
   /** pino's destination interface: one or more complete lines. Never blocks, never throws. */
   write(chunk: string): boolean {
-    if (this.broken || this.pending.length + chunk.length + this.out.writableLength > this.maxBuffered) {
+    if (this.broken || this.out.destroyed || this.pending.length + chunk.length + this.out.writableLength > this.maxBuffered) {
       this.drop(chunk);
       return true;
     }
@@ -76,7 +79,7 @@ export class LogSink {
     const batch = this.pending;
     this.pending = '';
     if (batch.length > 0) {
-      if (this.broken) this.drop(batch);
+      if (this.broken || this.out.destroyed) this.drop(batch);
       else {
         try {
           this.out.write(batch);
@@ -95,7 +98,7 @@ export class LogSink {
    */
   drain(withinMs: number): Promise<void> {
     this.flush();
-    if (this.broken || this.out.writableLength === 0) return Promise.resolve();
+    if (this.broken || this.out.destroyed || this.out.writableLength === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, Math.max(0, withinMs));
       // Writes complete in order: the callback of an empty write comes after every earlier one.
