@@ -19,7 +19,7 @@ const GRACE_S = 5;
 const ANSWER_WITHIN_MS = 20_000;
 
 let dir: string;
-let readFd: number | undefined;
+const readFds: number[] = [];
 
 beforeAll(() => {
   ensureBuilt();
@@ -27,7 +27,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  if (readFd !== undefined) closeSync(readFd);
+  for (const fd of readFds.splice(0)) closeSync(fd);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -57,15 +57,21 @@ const droppedLines = (metrics: string): number => {
   return Number(m[1]);
 };
 
-it('keeps answering admissions and probes, counts dropped lines, and exits cleanly on SIGTERM', async () => {
-  // A FIFO whose read end we hold open and never read: writes fill its 64 KiB and then stall.
-  const fifo = join(dir, 'stdout.fifo');
+it.each([
+  ['a reader that never reads', false],
+  ['a reader that is gone (EPIPE)', true],
+])('with stdout to %s: keeps answering admissions and probes, counts dropped lines, exits cleanly on SIGTERM', async (reader, closeReader) => {
+  // A FIFO whose read end we hold open and never read: writes fill its 64 KiB and then stall. Or,
+  // once the server is up, the read end is closed: every write fails with EPIPE.
+  const name = closeReader ? 'gone' : 'stalled';
+  const fifo = join(dir, `${name}.fifo`);
   execFileSync('mkfifo', [fifo]);
-  readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  readFds.push(readFd);
   const writeFd = openSync(fifo, constants.O_WRONLY);
   const port = await freePort();
   const metricsPort = await freePort();
-  const certDir = join(dir, 'certs');
+  const certDir = join(dir, `certs-${name}`);
   const child = spawn(
     process.execPath,
     [MAIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1', '--cert-dir', certDir,
@@ -89,6 +95,7 @@ it('keeps answering admissions and probes, counts dropped lines, and exits clean
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(existsSync(join(certDir, 'ca.crt'))).toBe(true);
+    if (closeReader) closeSync(readFds.splice(readFds.indexOf(readFd), 1)[0]!);
     client = new HttpsClient(`https://localhost:${port}`, readFileSync(join(certDir, 'ca.crt')));
     const body = JSON.parse(readFileSync(join(REPO, 'docs/examples/mutate-fqdn.json'), 'utf8'));
     const admit = async (n: number): Promise<HttpsResponse[]> =>
@@ -99,7 +106,7 @@ it('keeps answering admissions and probes, counts dropped lines, and exits clean
     let sent = 0;
     let dropped = 0;
     while (dropped === 0) {
-      if (sent >= 5000) throw new Error(`no line dropped after ${sent} admissions`);
+      if (sent >= 5000) throw new Error(`no line dropped after ${sent} admissions (${reader})`);
       const answers = await admit(50);
       sent += answers.length;
       expect(answers.every((a) => a.status === 200 && a.json?.response?.uid === body.request.uid)).toBe(true);
