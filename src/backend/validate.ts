@@ -2,8 +2,9 @@
  * Validation of a Backend / XBackendDestination: the JSON Schema for structure, the rules for
  * everything else, ratcheting on UPDATE. A pure function shared by the webhook and the offline CLI.
  */
-import { formatFieldError, invalid, sortFieldErrors, type FieldError } from './field-errors.js';
+import { errorBody, formatFieldError, invalid, sortFieldErrors, type FieldError } from './field-errors.js';
 import { Findings, type Issue } from './issues.js';
+import { MAX_COLLECTED_ISSUES } from './limits.js';
 import { DEFAULT_VALIDATION_OPTIONS, type ValidationOptions } from './options.js';
 import { isPlainObject, printable, unchangedAt } from './paths.js';
 import { checkDestination } from './rules/destination.js';
@@ -66,15 +67,8 @@ function resolveOptionsOnce(options: Partial<ValidationOptions> | undefined): Va
   };
 }
 
-const errorKey = (e: FieldError): string => {
-  let value: string;
-  try {
-    value = JSON.stringify(e.badValue) ?? '';
-  } catch {
-    value = '';
-  }
-  return `${e.type}\u0000${e.field}\u0000${e.detail ?? ''}\u0000${value}`;
-};
+/** The rendered body (value printed bounded), not JSON.stringify of the value: that may be megabytes. */
+const errorKey = (e: FieldError): string => `${e.type}\u0000${e.field}\u0000${errorBody(e)}`;
 
 /** Schema findings win over a rule's finding at the same field: one verdict per field. */
 function merge(schema: readonly Issue[], rules: readonly Issue[]): readonly Issue[] {
@@ -110,6 +104,10 @@ function run(input: BackendValidationInput, schemas: SchemaLookup, options: Vali
   for (const issue of issues) {
     const keep = ratchet && issue.scope.length > 0 && issue.scope.every((path) => unchangedAt(object, input.oldObject, path));
     (keep ? ratcheted : errors).push(issue.error);
+  }
+  // Problems past the collection bound were not looked at for ratcheting: never allow on that basis.
+  if (findings.dropped > 0 && errors.length === 0) {
+    errors.push(invalid('spec', undefined, `has more than ${MAX_COLLECTED_ISSUES} problems; fix the ones reported first`));
   }
   if (issues.length === 0 && findings.warnings.length === 0) return { errors, warnings: [], ratcheted };
   const sortedRatcheted = sortFieldErrors(ratcheted);

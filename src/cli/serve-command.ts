@@ -12,6 +12,7 @@ import {
   parseDnsSubdomain,
   parseIntInRange,
   parseMcpVersion,
+  parseMemorySize,
   parsePortOrZero,
   repeatable,
 } from './parsers.js';
@@ -54,6 +55,7 @@ export function serveCommand(): Command {
     .addOption(flag('--metrics-port <port>', 'plain-HTTP port for /metrics, /healthz, /readyz (0: off)').argParser(parsePortOrZero).default(9090))
     .addOption(flag('--metrics-host <address>', 'address for the metrics listener').default('0.0.0.0'))
     .addOption(flag('--body-limit <size>', 'largest accepted request body (7Mi: an UPDATE carries two objects)').argParser(parseByteSize).default(7 * 1024 * 1024))
+    .addOption(flag('--admission-memory-budget <size>', 'bytes of request bodies read or judged at once; past it requests wait briefly, then get code 429 (default: 4x --body-limit)').argParser(parseMemorySize))
     .addOption(flag('--max-depth <levels>', 'deepest JSON nesting accepted').argParser(parseIntInRange(16, 1000)).default(100))
     .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
     .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
@@ -83,6 +85,9 @@ export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
   const { trustedNamespace, clusterDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, ...sameAsFlags } = raw;
   if ((sameAsFlags.tlsCertFile === undefined) !== (sameAsFlags.tlsKeyFile === undefined)) {
     throw new UsageError('--tls-cert-file and --tls-key-file go together');
+  }
+  if (sameAsFlags.admissionMemoryBudget !== undefined && sameAsFlags.admissionMemoryBudget < sameAsFlags.bodyLimit) {
+    throw new UsageError(`--admission-memory-budget (${sameAsFlags.admissionMemoryBudget} bytes) must be at least --body-limit (${sameAsFlags.bodyLimit} bytes)`);
   }
   return {
     ...sameAsFlags,

@@ -64,6 +64,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
     registry,
     validation: config.validation,
     bodyLimit: config.bodyLimit,
+    ...(config.admissionMemoryBudget === undefined ? {} : { memoryBudget: config.admissionMemoryBudget }),
     maxDepth: config.maxDepth,
     ready: () => policies.isReady() && !shutdown.isDraining,
     policies: policyContextFor(policies.registry, policies.namespaces, metrics),
