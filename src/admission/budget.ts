@@ -47,6 +47,11 @@ export class MemoryBudget {
     return this.used;
   }
 
+  /** Requests waiting for room now. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
   private fits(bytes: number): boolean {
     return this.used + bytes <= (bytes <= SMALL_BODY_BYTES ? this.capacity : this.largeCapacity);
   }

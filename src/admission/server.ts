@@ -30,6 +30,8 @@ export interface AdmissionServerOptions {
   maxDepth?: number;
   /** Bytes of bodies read or judged at once (default: 4x bodyLimit); see budget.ts. */
   memoryBudget?: number;
+  /** How long a request may wait for room in the budget (default DEFAULT_BUDGET_WAIT_MS). */
+  memoryBudgetWaitMs?: number;
   /** Extra readiness gates (e.g. shutting down, policy registry synced). */
   ready?: () => boolean;
   /** More AdmissionReview endpoints (e.g. the ConfigMap webhook). */
@@ -66,8 +68,12 @@ export function buildAdmissionServer(options: AdmissionServerOptions): App {
       options.metrics.internalErrors.inc({ source: 'batch' });
     },
   });
-  const budget = new MemoryBudget({ bytes: options.memoryBudget ?? defaultMemoryBudget(limits.bodyLimit), bodyLimit: limits.bodyLimit });
-  options.metrics.watchAdmissionMemory(() => budget.inUse, budget.capacity);
+  const budget = new MemoryBudget({
+    bytes: options.memoryBudget ?? defaultMemoryBudget(limits.bodyLimit),
+    bodyLimit: limits.bodyLimit,
+    ...(options.memoryBudgetWaitMs === undefined ? {} : { maxWaitMs: options.memoryBudgetWaitMs }),
+  });
+  options.metrics.watchAdmissionMemory(() => budget.inUse, () => budget.waiting, budget.capacity);
   registerBodyReader(app, limits, batcher, { budget, onOverload: (outcome) => options.metrics.admissionOverload.inc({ outcome }) });
 
   const context = (): HandlerContext => ({

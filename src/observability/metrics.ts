@@ -61,7 +61,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private admissionMemory: { inUse: () => number; capacity: number } | undefined;
+  private admissionMemory: { inUse: () => number; waiting: () => number; capacity: number } | undefined;
 
   readonly admissionMemoryBytes = new Gauge({
     name: 'backend_webhook_admission_memory_bytes',
@@ -72,6 +72,15 @@ export class Metrics {
       if (!this.admissionMemory) return;
       this.admissionMemoryBytes.set({ state: 'in_use' }, this.admissionMemory.inUse());
       this.admissionMemoryBytes.set({ state: 'capacity' }, this.admissionMemory.capacity);
+    },
+  });
+
+  readonly admissionMemoryWaiting = new Gauge({
+    name: 'backend_webhook_admission_memory_waiting',
+    help: 'Admission requests waiting for room in the memory budget.',
+    registers: [this.registry],
+    collect: () => {
+      if (this.admissionMemory) this.admissionMemoryWaiting.set(this.admissionMemory.waiting());
     },
   });
 
@@ -123,8 +132,8 @@ export class Metrics {
   }
 
   /** Reports the admission memory budget in admissionMemoryBytes (read when scraped). */
-  watchAdmissionMemory(inUse: () => number, capacity: number): void {
-    this.admissionMemory = { inUse, capacity };
+  watchAdmissionMemory(inUse: () => number, waiting: () => number, capacity: number): void {
+    this.admissionMemory = { inUse, waiting, capacity };
   }
 
   /** A counter of admissionRequests for one label set: `tally.count++` on the request path. */
