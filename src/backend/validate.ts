@@ -11,6 +11,8 @@ import { checkDestination } from './rules/destination.js';
 import { checkExtensions } from './rules/extensions.js';
 import { schemaIssues } from './schema.js';
 import type { SchemaLookup } from '../schemas/registry.js';
+import type { ReferenceFrom } from '../references/grants.js';
+import { API_GROUP } from './types.js';
 
 export type BackendOperation = 'CREATE' | 'UPDATE';
 
@@ -19,6 +21,8 @@ export interface BackendValidationInput {
   oldObject?: unknown;
   /** Admission operation; ratcheting applies to UPDATE only. */
   operation: BackendOperation | (string & {});
+  /** The object's namespace (the request's); absent: metadata.namespace, else `default`. */
+  namespace?: string;
 }
 
 export interface BackendValidationResult {
@@ -64,6 +68,8 @@ function resolveOptionsOnce(options: Partial<ValidationOptions> | undefined): Va
     extraDeniedCidrs: Array.isArray(o.extraDeniedCidrs) && o.extraDeniedCidrs.every((x) => typeof x === 'string') ? o.extraDeniedCidrs : strings(o.extraDeniedCidrs, d.extraDeniedCidrs),
     mcpVersions: strings(o.mcpVersions, d.mcpVersions),
     unknownExtensionPolicy: o.unknownExtensionPolicy === 'warn' ? 'warn' : 'deny',
+    crossNamespaceRefs: o.crossNamespaceRefs === 'deny' || o.crossNamespaceRefs === 'allow' ? o.crossNamespaceRefs : 'reference-grant',
+    ...(o.referenceGrants && typeof o.referenceGrants.allows === 'function' ? { referenceGrants: o.referenceGrants } : {}),
   };
 }
 
@@ -85,11 +91,20 @@ function merge(schema: readonly Issue[], rules: readonly Issue[]): readonly Issu
   return out;
 }
 
+/** Who holds the object's references (for the cross-namespace rule). */
+function referrerOf(object: Record<string, unknown>, namespace: string | undefined): ReferenceFrom {
+  const meta = object['metadata'];
+  const own = isPlainObject(meta) && typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : undefined;
+  const kind = typeof object['kind'] === 'string' && object['kind'] !== '' ? object['kind'] : 'Backend';
+  // Offline, a manifest without a namespace lands in `default`, as kubectl apply puts it.
+  return { group: API_GROUP, kind, namespace: namespace || own || 'default' };
+}
+
 function run(input: BackendValidationInput, schemas: SchemaLookup, options: ValidationOptions): BackendValidationResult {
   const object = input.object;
   const findings = new Findings();
   if (isPlainObject(object)) {
-    const ctx = { findings, options, schemas };
+    const ctx = { findings, options, schemas, referrer: referrerOf(object, input.namespace) };
     const spec = object['spec'];
     if (isPlainObject(spec)) {
       checkDestination(ctx, spec['destination'], ['spec', 'destination']);
