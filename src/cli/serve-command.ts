@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { PUBLISHED_MCP_VERSIONS, type ValidationOptions } from '../backend/options.js';
 import { defaultExtensionSchemaDir } from '../schemas/file-source.js';
 import { flag } from './option.js';
+import { CROSS_NAMESPACE_REFS_MODES, type CrossNamespaceRefsMode } from '../references/grants.js';
 import {
   parseBoolean,
   parseByteSize,
@@ -33,6 +34,7 @@ type RawServeOptions = Omit<ServeConfig, 'trustedNamespaces' | 'validation'> & {
   deniedCidr?: string[];
   mcpVersion?: string[];
   unknownExtensionPolicy: ValidationOptions['unknownExtensionPolicy'];
+  crossNamespaceRefs: CrossNamespaceRefsMode;
 };
 
 export function serveCommand(): Command {
@@ -61,6 +63,7 @@ export function serveCommand(): Command {
     .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
     .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
     .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
+    .addOption(flag('--cross-namespace-refs <mode>', 'Secret/ConfigMap references into other namespaces: deny, reference-grant (allowed by a Gateway API ReferenceGrant there) or allow').argParser(parseChoice(CROSS_NAMESPACE_REFS_MODES)).default('reference-grant'))
     .addOption(flag('--log-level <level>', 'log level').argParser(parseChoice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const)).default('info'))
     .addOption(flag('--shutdown-delay-seconds <s>', 'keep answering this long after SIGTERM while endpoints drain').argParser(parseIntInRange(0, 300)).default(10))
     .addOption(flag('--shutdown-grace-seconds <s>', 'then wait at most this long for in-flight requests').argParser(parseIntInRange(1, 300)).default(30))
@@ -82,7 +85,7 @@ export function serveCommand(): Command {
 }
 
 export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
-  const { trustedNamespace, clusterDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, ...sameAsFlags } = raw;
+  const { trustedNamespace, clusterDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, crossNamespaceRefs, ...sameAsFlags } = raw;
   if ((sameAsFlags.tlsCertFile === undefined) !== (sameAsFlags.tlsKeyFile === undefined)) {
     throw new UsageError('--tls-cert-file and --tls-key-file go together');
   }
@@ -97,6 +100,7 @@ export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
       extraDeniedCidrs: deniedCidr ?? [],
       mcpVersions: mcpVersion ?? PUBLISHED_MCP_VERSIONS,
       unknownExtensionPolicy,
+      crossNamespaceRefs,
     },
   };
 }

@@ -18,6 +18,7 @@ import { startSchemaRegistry } from '../schemas/startup.js';
 import { prepareServingTls } from './serve-tls.js';
 import type { ServeConfig } from './serve-config.js';
 import { UsageError } from './usage-error.js';
+import type { KubeReferenceGrantCache } from '../references/kube-grants.js';
 
 /** Longest a log line waits before it is written (lines are also written once 4 KiB gather). */
 export const LOG_FLUSH_INTERVAL_MS = 200;
@@ -39,6 +40,23 @@ export function createLogger(level: string): Logger {
   return pino({ level, base: { app: 'backend-webhook' }, timestamp: cachedIsoTime() }, destination);
 }
 
+/**
+ * ReferenceGrants for cross-namespace references: watched in the cluster (--schema-source
+ * kubernetes) when --cross-namespace-refs is reference-grant; otherwise there are none to read.
+ */
+async function startReferenceGrants(config: ServeConfig, logger: Logger): Promise<{ cache?: KubeReferenceGrantCache; isReady(): boolean }> {
+  const mode = config.validation.crossNamespaceRefs ?? 'reference-grant';
+  if (mode !== 'reference-grant') return { isReady: () => true };
+  if (config.schemaSource !== 'kubernetes') {
+    logger.info('no cluster (--schema-source files): no ReferenceGrants, so cross-namespace Secret and ConfigMap references are refused');
+    return { isReady: () => true };
+  }
+  const { KubeReferenceGrantCache } = await import('../references/kube-grants.js');
+  const cache = new KubeReferenceGrantCache({ logger, ...(config.kubeconfig === undefined ? {} : { kubeconfigPath: config.kubeconfig }) });
+  await cache.start();
+  return { cache, isReady: () => cache.hasSynced() };
+}
+
 export async function runServe(config: ServeConfig): Promise<void> {
   const logger = createLogger(config.logLevel);
   const metrics = new Metrics({ processMetrics: true });
@@ -56,17 +74,18 @@ export async function runServe(config: ServeConfig): Promise<void> {
   const tls = await prepareServingTls(config, logger, metrics);
   const registry = await startSchemaRegistry(config, logger, metrics);
   const policies = await startPolicies(config, logger, metrics);
+  const grants = await startReferenceGrants(config, logger);
 
   const app = buildAdmissionServer({
     tls: tls.serverOptions,
     logger,
     metrics,
     registry,
-    validation: config.validation,
+    validation: grants.cache ? { ...config.validation, referenceGrants: grants.cache } : config.validation,
     bodyLimit: config.bodyLimit,
     ...(config.admissionMemoryBudget === undefined ? {} : { memoryBudget: config.admissionMemoryBudget }),
     maxDepth: config.maxDepth,
-    ready: () => policies.isReady() && !shutdown.isDraining,
+    ready: () => policies.isReady() && grants.isReady() && !shutdown.isDraining,
     policies: policyContextFor(policies.registry, policies.namespaces, metrics),
     plugins: [policiesRoute(policies.registry)],
     extraEndpoints: [
@@ -76,7 +95,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
       }),
     ],
   });
-  const ready = (): boolean => isServing(app) && registry.isReady() && policies.isReady() && !shutdown.isDraining;
+  const ready = (): boolean => isServing(app) && registry.isReady() && policies.isReady() && grants.isReady() && !shutdown.isDraining;
 
   const metricsApp = config.metricsPort > 0 ? buildMetricsServer({ metrics, health: { ready } }) : undefined;
   const shutdown = new ShutdownController({
@@ -84,7 +103,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
     logger,
     delayMs: config.shutdownDelaySeconds * 1000,
     graceMs: config.shutdownGraceSeconds * 1000,
-    cleanups: [() => tls.stop(), () => registry.stop(), () => policies.stop(), async () => metricsApp?.close()],
+    cleanups: [() => tls.stop(), () => registry.stop(), () => policies.stop(), async () => grants.cache?.stop(), async () => metricsApp?.close()],
     exit: (code) => process.exit(code),
   });
   shutdown.installSignalHandlers();
