@@ -15,6 +15,7 @@ import { Metrics } from '../observability/metrics.js';
 import { cachedIsoTime } from '../observability/decision-log.js';
 import { buildMetricsServer } from '../observability/metrics-server.js';
 import { startSchemaRegistry } from '../schemas/startup.js';
+import { auditRoute, startAudit } from '../audit/startup.js';
 import { prepareServingTls } from './serve-tls.js';
 import type { ServeConfig } from './serve-config.js';
 import { UsageError } from './usage-error.js';
@@ -75,19 +76,22 @@ export async function runServe(config: ServeConfig): Promise<void> {
   const registry = await startSchemaRegistry(config, logger, metrics);
   const policies = await startPolicies(config, logger, metrics);
   const grants = await startReferenceGrants(config, logger);
+  // One options object for the server's life (validation resolves it once); grants are a live lookup.
+  const validation = grants.cache ? { ...config.validation, referenceGrants: grants.cache } : config.validation;
+  const audit = await startAudit({ ...config, validation }, { logger, metrics, schemas: registry, policies });
 
   const app = buildAdmissionServer({
     tls: tls.serverOptions,
     logger,
     metrics,
     registry,
-    validation: grants.cache ? { ...config.validation, referenceGrants: grants.cache } : config.validation,
+    validation,
     bodyLimit: config.bodyLimit,
     ...(config.admissionMemoryBudget === undefined ? {} : { memoryBudget: config.admissionMemoryBudget }),
     maxDepth: config.maxDepth,
     ready: () => policies.isReady() && grants.isReady() && !shutdown.isDraining,
     policies: policyContextFor(policies.registry, policies.namespaces, metrics),
-    plugins: [policiesRoute(policies.registry)],
+    plugins: [policiesRoute(policies.registry), auditRoute(audit)],
     extraEndpoints: [
       configMapEndpoint({
         reviewers: [extensionSchemaReviewer, policyReviewerWith(() => registry.snapshot())],
@@ -103,7 +107,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
     logger,
     delayMs: config.shutdownDelaySeconds * 1000,
     graceMs: config.shutdownGraceSeconds * 1000,
-    cleanups: [() => tls.stop(), () => registry.stop(), () => policies.stop(), async () => grants.cache?.stop(), async () => metricsApp?.close()],
+    cleanups: [() => tls.stop(), () => audit.stop(), () => registry.stop(), () => policies.stop(), async () => grants.cache?.stop(), async () => metricsApp?.close()],
     exit: (code) => process.exit(code),
   });
   shutdown.installSignalHandlers();

@@ -9,7 +9,7 @@ import { EMPTY_LOOKUP } from '../../src/schemas/registry.js';
 import { crossNamespaceRefProblem, grantAllows, isReferenceGrant, NO_REFERENCE_GRANTS, parseReferenceGrant, ReferenceGrantIndex } from '../../src/references/grants.js';
 
 const GROUP = 'ainetworking.prototype.x-k8s.io';
-const grantObject = (namespace: string, from: object[], to: object[], apiVersion = 'gateway.networking.k8s.io/v1beta1') => ({
+const grantObject = (namespace: string, from: unknown[], to: unknown[], apiVersion = 'gateway.networking.k8s.io/v1beta1') => ({
   apiVersion,
   kind: 'ReferenceGrant',
   metadata: { name: `g-${namespace}`, namespace },
