@@ -28,12 +28,15 @@ const validateStructure = compile(true);
 const validateFirstProblem = compile(false);
 
 /**
- * Structural problems of `object`, as issues scoped to the value each one is about. An object of
- * more than ALL_ERRORS_MAX_NODES nodes gets its first problem only (same verdict, bounded cost).
+ * Structural problems of `object`, as issues scoped to the value each one is about. The fail-fast
+ * pass decides valid or not (the hot path: a valid object is walked once, nothing counted); an
+ * invalid one is validated again collecting every problem, unless it has more than
+ * ALL_ERRORS_MAX_NODES nodes: then its first problem is all it gets (same verdict, bounded cost).
  */
 export function schemaIssues(object: unknown): Issue[] {
+  if (validateFirstProblem(object)) return [];
   const validate = exceedsNodes(object, ALL_ERRORS_MAX_NODES) ? validateFirstProblem : validateStructure;
-  if (validate(object)) return [];
+  if (validate !== validateFirstProblem && validate(object)) return []; // cannot happen: same schema
   const errors = validate.errors && validate.errors.length > MAX_COLLECTED_ISSUES ? validate.errors.slice(0, MAX_COLLECTED_ISSUES) : validate.errors;
   return convertAjvErrors(errors, '', { data: object }).map((c) => ({
     error: c.error,
