@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, REPO, startProgram, type RunningProgram } from '../support/built-program.js';
+import { ensureBuilt, REPO, runProgram, startProgram, type RunningProgram } from '../support/built-program.js';
 import { HttpsClient } from '../support/https-client.js';
 import { HOSTILE_VARIANTS, hostileBody } from '../support/hostile-bodies.js';
 import { openaiBackend, review } from '../support/reviews.js';
@@ -86,4 +86,16 @@ describe('16 concurrent worst-case bodies under the Deployment heap limit', () =
     const after = await client.postJson('/validate?timeout=30s', review(openaiBackend()));
     expect(after.json.response.allowed).toBe(true);
   }, 240_000);
+});
+
+describe('--admission-memory-budget', () => {
+  it('must hold at least one body of --body-limit: exit 2 with one line', () => {
+    ensureBuilt();
+    const r = runProgram(['serve', '--port', '0', '--metrics-port', '0', '--body-limit', '2Mi', '--admission-memory-budget', '1Mi']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(['error: --admission-memory-budget (1048576 bytes) must be at least --body-limit (2097152 bytes)']);
+    const env = runProgram(['serve'], { env: { BACKEND_WEBHOOK_ADMISSION_MEMORY_BUDGET: 'lots' } });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/must be a size from 1Ki to 1Gi/);
+  });
 });
