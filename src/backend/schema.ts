@@ -19,14 +19,23 @@ export const BACKEND_SCHEMA: Readonly<Record<string, unknown>> = JSON.parse(read
 
 const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
 addFormats(ajv as unknown as Ajv);
-const validateStructure = ajv.compile(BACKEND_SCHEMA);
+
+/** Reads a JSON Schema shipped in schemas/ (`name` relative to the repo root's schemas/). */
+export const readShippedSchema = (name: string): Readonly<Record<string, unknown>> =>
+  JSON.parse(readFileSync(new URL(`../../schemas/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+
+/** Compiles a kind's JSON Schema into the structure check of the validation pipeline. */
+export function compileStructure(schema: Readonly<Record<string, unknown>>): (object: unknown) => Issue[] {
+  const validateStructure = ajv.compile(schema);
+  return (object) => {
+    if (validateStructure(object)) return [];
+    return convertAjvErrors(validateStructure.errors, '', { data: object }).map((c) => ({
+      error: c.error,
+      // A missing property is a fact about its parent object (Kubernetes ratchets `required` the same way).
+      scope: [c.error.type === 'FieldValueRequired' ? c.at.slice(0, -1) : c.at],
+    }));
+  };
+}
 
 /** Structural problems of `object`, as issues scoped to the value each one is about. */
-export function schemaIssues(object: unknown): Issue[] {
-  if (validateStructure(object)) return [];
-  return convertAjvErrors(validateStructure.errors, '', { data: object }).map((c) => ({
-    error: c.error,
-    // A missing property is a fact about its parent object (Kubernetes ratchets `required` the same way).
-    scope: [c.error.type === 'FieldValueRequired' ? c.at.slice(0, -1) : c.at],
-  }));
-}
+export const schemaIssues: (object: unknown) => Issue[] = compileStructure(BACKEND_SCHEMA);
