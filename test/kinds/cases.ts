@@ -4,19 +4,10 @@
  * the webhook's own refusals) and the BackendTLSPolicy guard. Data only: the same table runs through
  * the units (units.test.ts), the HTTPS server (rules-table.test.ts) and the CLI (cli-parity.test.ts).
  */
-import type { FieldErrorType } from '../../src/backend/field-errors.js';
-import type { BackendCase } from '../backend/cases.js';
+import { e, F, I, NS, R, TM, U, type BackendCase } from '../backend/cases.js';
 
 export type KindCase = BackendCase;
 type Obj = Record<string, unknown>;
-
-const R: FieldErrorType = 'FieldValueRequired';
-const I: FieldErrorType = 'FieldValueInvalid';
-const NS: FieldErrorType = 'FieldValueNotSupported';
-const F: FieldErrorType = 'FieldValueForbidden';
-const TM: FieldErrorType = 'FieldValueTooMany';
-const U: FieldErrorType = 'FieldValueUnknown';
-const e = (field: string, type: FieldErrorType): { field: string; type: FieldErrorType } => ({ field, type });
 
 // ---------------------------------------------------------------- XBackend
 

@@ -10,19 +10,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { DEFAULT_VALIDATION_OPTIONS, type ValidationOptions } from '../../src/backend/options.js';
+import type { ValidationOptions } from '../../src/backend/options.js';
 import { decodePatch, reviewOf } from '../support/reviews.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { TestServerPool, type TestServer } from '../support/test-server.js';
 import { ensureBuilt, runValidate } from '../cli/validate-cli.js';
 import { KIND_CASES, makeXBackend, type KindCase } from './cases.js';
 
 let tmp: string;
-const servers = new Map<string, TestServer>();
-async function serverFor(options: Partial<ValidationOptions>): Promise<TestServer> {
-  const key = JSON.stringify(options);
-  if (!servers.has(key)) servers.set(key, await startTestServer({ validation: { ...DEFAULT_VALIDATION_OPTIONS, ...options } }));
-  return servers.get(key)!;
-}
+const pool = new TestServerPool();
+const serverFor = (options: Partial<ValidationOptions>): Promise<TestServer> => pool.for(options);
 const flagsFor = (options: Partial<ValidationOptions>): string[] => (options.clusterDomain ? ['--cluster-domain', options.clusterDomain] : []);
 
 beforeAll(async () => {
@@ -30,7 +26,7 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'kinds-parity-'));
 }, 300_000);
 afterAll(async () => {
-  await Promise.all([...servers.values()].map((s) => s.close()));
+  await pool.close();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 

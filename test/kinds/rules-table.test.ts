@@ -6,28 +6,18 @@
  */
 import jsonPatch from 'fast-json-patch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_VALIDATION_OPTIONS } from '../../src/backend/options.js';
 import { decodePatch, reviewOf } from '../support/reviews.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { expectCaseVerdict } from '../support/verdicts.js';
+import { TestServerPool, type TestServer } from '../support/test-server.js';
 import { KIND_CASES, makeBackendTlsPolicy, makeXBackend } from './cases.js';
 
-const servers = new Map<string, TestServer>();
-async function serverFor(options: object | undefined): Promise<TestServer> {
-  const key = JSON.stringify(options ?? {});
-  let server = servers.get(key);
-  if (!server) {
-    server = await startTestServer({ validation: { ...DEFAULT_VALIDATION_OPTIONS, ...(options ?? {}) } });
-    servers.set(key, server);
-  }
-  return server;
-}
+const pool = new TestServerPool();
+const serverFor = (options: object | undefined): Promise<TestServer> => pool.for(options);
 
 beforeAll(async () => {
   await serverFor(undefined);
 });
-afterAll(async () => {
-  await Promise.all([...servers.values()].map((s) => s.close()));
-});
+afterAll(() => pool.close());
 
 const VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 
@@ -42,19 +32,11 @@ describe('served kinds through HTTPS /validate', () => {
         expect(res.json.apiVersion).toBe(apiVersion);
         const r = res.json.response;
         expect(r.uid).toBe(body.request.uid);
-        const causes = (r.status?.details?.causes ?? []).map((x: { field: string; reason: string }) => ({ field: x.field, type: x.reason }));
-        expect(causes).toEqual(expect.arrayContaining(c.expectErrors));
-        expect(causes).toHaveLength(c.expectErrors.length);
-        expect(r.allowed).toBe(c.expectErrors.length === 0);
+        expectCaseVerdict(r, c, true);
         if (!r.allowed) {
-          expect(r.status.code).toBe(422);
           expect(r.status.details.kind).toBe((c.object as { kind: string }).kind);
           expect(r.status.message).toMatch(new RegExp(`^${(c.object as { kind: string }).kind}\\.gateway\\.networking\\.(x-)?k8s\\.io "`));
-          for (const cause of r.status.details.causes) expect(r.status.message).toContain(`${cause.field}: ${cause.message}`);
         }
-        const patterns = c.expectWarnings ?? [];
-        expect(r.warnings ?? []).toHaveLength(patterns.length);
-        for (const p of patterns) expect(r.warnings).toEqual(expect.arrayContaining([expect.stringMatching(p)]));
       });
     }
   }
