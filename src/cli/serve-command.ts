@@ -10,6 +10,7 @@ import {
   parseCidr,
   parseDnsLabel,
   parseDnsSubdomain,
+  parseDuration,
   parseIntInRange,
   parseMcpVersion,
   parsePortOrZero,
@@ -26,7 +27,8 @@ export const DEFAULT_SERVICE_NAME = 'backend-webhook';
 export const DEFAULT_SERVICE_NAMESPACE = 'backend-webhook-system';
 
 /** What commander hands the action: ServeConfig, except where a flag's name or shape differs. */
-type RawServeOptions = Omit<ServeConfig, 'trustedNamespaces' | 'validation'> & {
+type RawServeOptions = Omit<ServeConfig, 'trustedNamespaces' | 'validation' | 'auditIntervalMs'> & {
+  auditInterval: number;
   trustedNamespace?: string[];
   clusterDomain: string;
   deniedCidr?: string[];
@@ -64,6 +66,8 @@ export function serveCommand(): Command {
     .addOption(flag('--shutdown-grace-seconds <s>', 'then wait at most this long for in-flight requests').argParser(parseIntInRange(1, 300)).default(30))
     .addOption(flag('--inject-ca [bool]', 'patch our CA into the webhook configurations at start-up').argParser(parseBoolean).default(false))
     .addOption(flag('--webhook-config-name <name>', 'name of our Validating/MutatingWebhookConfiguration').argParser(parseDnsSubdomain).default('backend-webhook'))
+    .addOption(flag('--audit-interval <duration>', 're-judge every stored Backend this often and keep PolicyReports (kubernetes source only; 0: off)').argParser(parseDuration).default(600_000, '10m'))
+    .addOption(flag('--audit-report-format <format>', 'report kind: wgpolicyk8s (PolicyReport) or openreports (Report)').argParser(parseChoice(['wgpolicyk8s', 'openreports'] as const)).default('wgpolicyk8s'))
     .action(async (raw: RawServeOptions) => {
       const config = resolveServeConfig(raw);
       const { runServe } = await import('./serve.js');
@@ -80,13 +84,14 @@ export function serveCommand(): Command {
 }
 
 export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
-  const { trustedNamespace, clusterDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, ...sameAsFlags } = raw;
+  const { trustedNamespace, clusterDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, auditInterval, ...sameAsFlags } = raw;
   if ((sameAsFlags.tlsCertFile === undefined) !== (sameAsFlags.tlsKeyFile === undefined)) {
     throw new UsageError('--tls-cert-file and --tls-key-file go together');
   }
   return {
     ...sameAsFlags,
     trustedNamespaces: trustedNamespace ?? [],
+    auditIntervalMs: auditInterval,
     validation: {
       clusterDomain,
       extraDeniedCidrs: deniedCidr ?? [],

@@ -27,4 +27,7 @@ export interface ServeConfig {
   shutdownGraceSeconds: number;
   injectCa: boolean;
   webhookConfigName: string;
+  /** In-cluster audit period (ms); 0: off. Runs only with the kubernetes source. */
+  auditIntervalMs: number;
+  auditReportFormat: 'wgpolicyk8s' | 'openreports';
 }

@@ -15,6 +15,7 @@ import { Metrics } from '../observability/metrics.js';
 import { cachedIsoTime } from '../observability/decision-log.js';
 import { buildMetricsServer } from '../observability/metrics-server.js';
 import { startSchemaRegistry } from '../schemas/startup.js';
+import { auditRoute, startAudit } from '../audit/startup.js';
 import { prepareServingTls } from './serve-tls.js';
 import type { ServeConfig } from './serve-config.js';
 import { UsageError } from './usage-error.js';
@@ -56,6 +57,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
   const tls = await prepareServingTls(config, logger, metrics);
   const registry = await startSchemaRegistry(config, logger, metrics);
   const policies = await startPolicies(config, logger, metrics);
+  const audit = await startAudit(config, { logger, metrics, schemas: registry, policies });
 
   const app = buildAdmissionServer({
     tls: tls.serverOptions,
@@ -67,7 +69,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
     maxDepth: config.maxDepth,
     ready: () => policies.isReady() && !shutdown.isDraining,
     policies: policyContextFor(policies.registry, policies.namespaces, metrics),
-    plugins: [policiesRoute(policies.registry)],
+    plugins: [policiesRoute(policies.registry), auditRoute(audit)],
     extraEndpoints: [
       configMapEndpoint({
         reviewers: [extensionSchemaReviewer, policyReviewerWith(() => registry.snapshot())],
@@ -83,7 +85,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
     logger,
     delayMs: config.shutdownDelaySeconds * 1000,
     graceMs: config.shutdownGraceSeconds * 1000,
-    cleanups: [() => tls.stop(), () => registry.stop(), () => policies.stop(), async () => metricsApp?.close()],
+    cleanups: [() => tls.stop(), () => audit.stop(), () => registry.stop(), () => policies.stop(), async () => metricsApp?.close()],
     exit: (code) => process.exit(code),
   });
   shutdown.installSignalHandlers();
