@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { all } from '../../src/kinds/registry.js';
 import {
   MANIFEST_DIR,
   type Manifest,
@@ -485,7 +486,8 @@ describe('RBAC', () => {
 
   it('the audit: list/watch of the served kinds only, and its own reports', () => {
     expect(rules(findOne(manifests, 'ClusterRole', `${NAME}-audit`))).toEqual([
-      { apiGroups: ['ainetworking.prototype.x-k8s.io'], resources: ['backends', 'xbackenddestinations'], verbs: ['get', 'list', 'watch'] },
+      // The served kinds, as the kinds registry lists them.
+      ...all().map((u) => ({ apiGroups: [u.group], resources: u.kinds.map((k) => k.resource), verbs: ['get', 'list', 'watch'] })),
       { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports'], verbs: ['get', 'list', 'create', 'update', 'delete'] },
       { apiGroups: ['openreports.io'], resources: ['reports'], verbs: ['get', 'list', 'create', 'update', 'delete'] },
     ]);
