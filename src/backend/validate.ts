@@ -58,24 +58,22 @@ function resolveOptionsOnce(options: Partial<ValidationOptions> | undefined): Va
 }
 
 /** The Backend's checks for the shared pipeline (src/kinds/pipeline.ts). */
-function backendChecks(schemas: SchemaLookup, options: ValidationOptions): KindChecks {
-  return {
-    structure: schemaIssues,
-    rules(findings, object) {
+const BACKEND_CHECKS: KindChecks = {
+  structure: schemaIssues,
+  rules(findings, object, _input, schemas, options) {
+    const spec = object['spec'];
+    if (isPlainObject(spec)) {
       const ctx = { findings, options, schemas };
-      const spec = object['spec'];
-      if (isPlainObject(spec)) {
-        checkDestination(ctx, spec['destination'], ['spec', 'destination']);
-        checkExtensions(ctx, spec['extensions'], ['spec', 'extensions']);
-      }
-    },
-  };
-}
+      checkDestination(ctx, spec['destination'], ['spec', 'destination']);
+      checkExtensions(ctx, spec['extensions'], ['spec', 'extensions']);
+    }
+  },
+};
 
 /**
  * Judges `input.object` (any value at all: it never throws). Errors deny; warnings are said; on
  * UPDATE, problems in values unchanged from `input.oldObject` are moved to `ratcheted`.
  */
 export function validateBackend(input: BackendValidationInput, schemas: SchemaLookup, options: ValidationOptions): BackendValidationResult {
-  return validateWith(input, backendChecks(schemas, resolveOptions(options)));
+  return validateWith(input, BACKEND_CHECKS, schemas, resolveOptions(options));
 }

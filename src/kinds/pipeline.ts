@@ -6,6 +6,8 @@
 import { formatFieldError, invalid, sortFieldErrors, type FieldError } from '../backend/field-errors.js';
 import { Findings, type Issue } from '../backend/issues.js';
 import { isPlainObject, printable, unchangedAt } from '../backend/paths.js';
+import type { ValidationOptions } from '../backend/options.js';
+import type { SchemaLookup } from '../schemas/registry.js';
 import type { KindValidationInput, KindValidationResult } from './unit.js';
 
 /** Longest warning: kubectl users read them on one line (the apiserver's limit is higher). */
@@ -48,13 +50,13 @@ export interface KindChecks {
   /** Structural problems (the compiled JSON Schema); none when the kind has no schema. */
   structure(object: unknown): Issue[];
   /** Cross-field rules: report into `findings`. Only called for a plain object. */
-  rules(findings: Findings, object: Record<string, unknown>, input: KindValidationInput): void;
+  rules(findings: Findings, object: Record<string, unknown>, input: KindValidationInput, schemas: SchemaLookup, options: ValidationOptions): void;
 }
 
-function run(input: KindValidationInput, checks: KindChecks): KindValidationResult {
+function run(input: KindValidationInput, checks: KindChecks, schemas: SchemaLookup, options: ValidationOptions): KindValidationResult {
   const object = input.object;
   const findings = new Findings();
-  if (isPlainObject(object)) checks.rules(findings, object, input);
+  if (isPlainObject(object)) checks.rules(findings, object, input, schemas, options);
   const issues = merge(checks.structure(object), findings.issues);
 
   const ratchet = input.operation === 'UPDATE' && isPlainObject(input.oldObject);
@@ -70,11 +72,11 @@ function run(input: KindValidationInput, checks: KindChecks): KindValidationResu
   return { errors: sortFieldErrors(errors), warnings, ratcheted: sortedRatcheted };
 }
 
-/** Judges `input.object` (any value at all: it never throws) with one kind's checks. */
-export function validateWith(input: KindValidationInput, checks: KindChecks): KindValidationResult {
+/** Judges `input.object` (any value at all: it never throws) with one kind's checks (a constant: no per-call closures). */
+export function validateWith(input: KindValidationInput, checks: KindChecks, schemas: SchemaLookup, options: ValidationOptions): KindValidationResult {
   try {
     const safeInput: KindValidationInput = isPlainObject(input) ? input : { object: undefined, operation: 'CREATE' };
-    return run(safeInput, checks);
+    return run(safeInput, checks, schemas, options);
   } catch {
     // Fail closed: an object we could not judge is not admitted.
     return { errors: [invalid('spec', undefined, 'could not be validated (internal error); the object may be too deeply nested')], warnings: [], ratcheted: [] };

@@ -11,12 +11,22 @@ import { XBACKEND_UNIT } from './xbackend/index.js';
 
 export const KINDS: readonly KindUnit[] = [BACKEND_UNIT, XBACKEND_UNIT, BACKEND_TLS_POLICY_UNIT];
 
-const key = (group: string, version: string, kind: string): string => `${group}/${version}/${kind}`;
-const BY_GVK = new Map<string, KindUnit>();
-for (const unit of KINDS) for (const version of unit.versions) for (const { kind } of unit.kinds) BY_GVK.set(key(unit.group, version, kind), unit);
+/** group -> version -> kind -> unit: looked up on every admission, without building a key string. */
+const BY_GVK = new Map<string, Map<string, Map<string, KindUnit>>>();
+for (const unit of KINDS) {
+  for (const version of unit.versions) {
+    for (const { kind } of unit.kinds) {
+      const versions = BY_GVK.get(unit.group) ?? new Map<string, Map<string, KindUnit>>();
+      BY_GVK.set(unit.group, versions);
+      const kinds = versions.get(version) ?? new Map<string, KindUnit>();
+      versions.set(version, kinds);
+      kinds.set(kind, unit);
+    }
+  }
+}
 
 /** The unit serving this group/version/kind, or undefined. */
-export const kindFor = (gvk: GroupVersionKind): KindUnit | undefined => BY_GVK.get(key(gvk.group, gvk.version, gvk.kind));
+export const kindFor = (gvk: GroupVersionKind): KindUnit | undefined => BY_GVK.get(gvk.group)?.get(gvk.version)?.get(gvk.kind);
 
 export const all = (): readonly KindUnit[] => KINDS;
 

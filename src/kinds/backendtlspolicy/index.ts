@@ -8,7 +8,7 @@
 import { forbidden } from '../../backend/field-errors.js';
 import { dotted, isPlainObject } from '../../backend/paths.js';
 import { API_GROUP } from '../../backend/types.js';
-import { validateWith } from '../pipeline.js';
+import { validateWith, type KindChecks } from '../pipeline.js';
 import type { KindUnit } from '../unit.js';
 import { XBACKEND_GROUP, XBACKEND_KIND } from '../xbackend/types.js';
 
@@ -25,6 +25,21 @@ function misdirected(group: unknown, kind: unknown): string | undefined {
   return undefined;
 }
 
+const GUARD_CHECKS: KindChecks = {
+  structure: () => [],
+  rules(findings, object) {
+    const spec = object['spec'];
+    const refs = isPlainObject(spec) ? spec['targetRefs'] : undefined;
+    if (!Array.isArray(refs)) return;
+    refs.forEach((ref: unknown, i) => {
+      if (!isPlainObject(ref)) return;
+      const detail = misdirected(ref['group'], ref['kind']);
+      const at = ['spec', 'targetRefs', i];
+      if (detail) findings.report(forbidden(dotted(at), detail), [at]);
+    });
+  },
+};
+
 export const BACKEND_TLS_POLICY_UNIT: KindUnit = {
   name: 'BackendTLSPolicy',
   group: BACKEND_TLS_POLICY_GROUP,
@@ -32,19 +47,5 @@ export const BACKEND_TLS_POLICY_UNIT: KindUnit = {
   kinds: [{ kind: 'BackendTLSPolicy', resource: 'backendtlspolicies' }],
   scope: 'Namespaced',
   judges: { validate: ['CREATE', 'UPDATE'] },
-  validate: (input) =>
-    validateWith(input, {
-      structure: () => [],
-      rules(findings, object) {
-        const spec = object['spec'];
-        const refs = isPlainObject(spec) ? spec['targetRefs'] : undefined;
-        if (!Array.isArray(refs)) return;
-        refs.forEach((ref: unknown, i) => {
-          if (!isPlainObject(ref)) return;
-          const detail = misdirected(ref['group'], ref['kind']);
-          const at = ['spec', 'targetRefs', i];
-          if (detail) findings.report(forbidden(dotted(at), detail), [at]);
-        });
-      },
-    }),
+  validate: (input, schemas, options) => validateWith(input, GUARD_CHECKS, schemas, options),
 };

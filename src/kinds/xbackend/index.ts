@@ -1,7 +1,7 @@
 /** Gateway API XBackend as a served kind: schemas/xbackend.schema.json + rules.ts + defaults.ts + view.ts. */
 import { resolveOptions } from '../../backend/validate.js';
 import { compileStructure, readShippedSchema } from '../../backend/schema.js';
-import { validateWith } from '../pipeline.js';
+import { validateWith, type KindChecks } from '../pipeline.js';
 import type { KindUnit } from '../unit.js';
 import { applyXBackendDefaults, defaultXBackend } from './defaults.js';
 import { checkXBackend } from './rules.js';
@@ -11,6 +11,12 @@ import { xbackendView } from './view.js';
 export const XBACKEND_SCHEMA = readShippedSchema('xbackend.schema.json');
 const structure = compileStructure(XBACKEND_SCHEMA);
 
+const XBACKEND_CHECKS: KindChecks = {
+  structure,
+  rules: (findings, object, input, _schemas, options) =>
+    checkXBackend({ findings, options, namespace: input.namespace ?? '', ...(input.grants ? { grants: input.grants } : {}) }, object),
+};
+
 export const XBACKEND_UNIT: KindUnit = {
   name: XBACKEND_KIND,
   group: XBACKEND_GROUP,
@@ -18,13 +24,7 @@ export const XBACKEND_UNIT: KindUnit = {
   kinds: [{ kind: XBACKEND_KIND, resource: XBACKEND_RESOURCE }],
   scope: 'Namespaced',
   judges: { validate: ['CREATE', 'UPDATE'], mutate: ['CREATE', 'UPDATE'] },
-  validate(input, _schemas, options) {
-    const resolved = resolveOptions(options);
-    return validateWith(input, {
-      structure,
-      rules: (findings, object) => checkXBackend({ findings, options: resolved, namespace: input.namespace ?? '', ...(input.grants ? { grants: input.grants } : {}) }, object),
-    });
-  },
+  validate: (input, schemas, options) => validateWith(input, XBACKEND_CHECKS, schemas, resolveOptions(options)),
   defaults: { patch: defaultXBackend, apply: applyXBackendDefaults },
   policies: {
     view: xbackendView,
