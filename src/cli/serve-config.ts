@@ -23,6 +23,8 @@ export interface ServeConfig {
   maxDepth: number;
   validation: ValidationOptions;
   logLevel: string;
+  /** Most log output held while stdout is slow, in bytes; past it lines are dropped and counted. */
+  logBufferSize: number;
   shutdownDelaySeconds: number;
   shutdownGraceSeconds: number;
   injectCa: boolean;
