@@ -96,16 +96,17 @@ const tlsBackend = (tls: unknown, extra: Obj = {}): Obj => backend(service(undef
 const ext = (name: unknown, type: unknown, rawConfig?: unknown): Obj => (rawConfig === undefined ? { name, type } : { name, type, rawConfig });
 const withExtensions = (...extensions: unknown[]): Obj => backend(service(), extensions);
 
-const R: FieldErrorType = 'FieldValueRequired';
-const I: FieldErrorType = 'FieldValueInvalid';
-const NS: FieldErrorType = 'FieldValueNotSupported';
-const F: FieldErrorType = 'FieldValueForbidden';
+/** Error-type shorthands for the tables (also used by test/kinds/cases.ts). */
+export const R: FieldErrorType = 'FieldValueRequired';
+export const I: FieldErrorType = 'FieldValueInvalid';
+export const NS: FieldErrorType = 'FieldValueNotSupported';
+export const F: FieldErrorType = 'FieldValueForbidden';
 const D: FieldErrorType = 'FieldValueDuplicate';
 const TL: FieldErrorType = 'FieldValueTooLong';
-const TM: FieldErrorType = 'FieldValueTooMany';
+export const TM: FieldErrorType = 'FieldValueTooMany';
 const TI: FieldErrorType = 'FieldValueTypeInvalid';
-const U: FieldErrorType = 'FieldValueUnknown';
-const e = (field: string, type: FieldErrorType): { field: string; type: FieldErrorType } => ({ field, type });
+export const U: FieldErrorType = 'FieldValueUnknown';
+export const e = (field: string, type: FieldErrorType): { field: string; type: FieldErrorType } => ({ field, type });
 
 const DEST = 'spec.destination';
 const PORT0 = `${DEST}.ports[0]`;
