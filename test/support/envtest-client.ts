@@ -3,7 +3,6 @@
  * boot, kubectl, a raw HTTPS client that keeps what kubectl and client-node hide (status codes,
  * Status causes, every Warning header), service-account tokens, and the kube-apiserver restart.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -11,6 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, inject } from 'vitest';
 import type { EnvtestInfo } from './envtest.js';
 import { kubeconfigYaml } from './envtest.js';
+import { kubectl as runKubectl, type CommandResult } from './kubectl.js';
 import type { EnvtestOutcome } from './envtest-setup.js';
 
 function controlRequest(method: 'GET' | 'POST', path: string): Promise<{ status: number; json: any }> {
@@ -56,26 +56,9 @@ export async function apiServerLifecycle(op: 'stop' | 'start' | 'restart'): Prom
   if (r.status !== 200) throw new Error(`apiserver ${op}: ${r.json.error}`);
 }
 
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs kubectl against the envtest API server (admin unless `kubeconfig` says otherwise). */
 export function kubectl(env: EnvtestInfo, args: string[], options: { input?: string; kubeconfig?: string } = {}): Promise<CommandResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      env.kubectl,
-      [...args, '--cache-dir', join(env.dir, 'kubectl-cache')],
-      { env: { ...process.env, KUBECONFIG: options.kubeconfig ?? env.kubeconfig }, maxBuffer: 16 * 1024 * 1024, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    if (options.input !== undefined) child.stdin?.end(options.input);
-  });
+  return runKubectl(env.kubectl, ['--kubeconfig', options.kubeconfig ?? env.kubeconfig, ...args], { home: env.dir, timeoutMs: 60_000, ...(options.input === undefined ? {} : { input: options.input }) });
 }
 
 /** kubectl that must succeed; returns stdout. */

@@ -11,12 +11,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import forge from 'node-forge';
+import { findExecutable } from './tools.js';
 
 export const ASSETS_VARIABLE = 'KUBEBUILDER_ASSETS';
 
@@ -51,27 +52,11 @@ interface Binaries {
   kubectl: string;
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
-
 /** The binaries of an assets dir (kube-apiserver required there; etcd, kubectl there or on PATH). */
 export function findBinaries(assets: string): Binaries {
   const apiServer = join(assets, 'kube-apiserver');
-  if (!isExecutable(apiServer)) throw new EnvtestError('ASSETS', `${ASSETS_VARIABLE}=${assets}: ${apiServer} is missing or not executable`);
-  const local = (name: string): string | undefined => (isExecutable(join(assets, name)) ? join(assets, name) : onPath(name));
+  if (findExecutable('kube-apiserver', [assets]) !== apiServer) throw new EnvtestError('ASSETS', `${ASSETS_VARIABLE}=${assets}: ${apiServer} is missing or not executable`);
+  const local = (name: string): string | undefined => findExecutable(name, [assets]);
   const etcd = local('etcd');
   if (!etcd) throw new EnvtestError('ASSETS', `etcd is neither in ${ASSETS_VARIABLE}=${assets} nor on PATH (Debian: apt-get install etcd-server)`);
   const kubectl = local('kubectl');
