@@ -43,7 +43,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
         plane = p;
         return { state: 'ready', info: p.info } as const;
       },
-      (error: Error) => ({ state: 'broken', reason: `envtest: cannot start the control plane from ${ASSETS_VARIABLE}=${assets}: ${error.message}` }) as const,
+      (error: Error) => ({ state: 'broken', reason: `envtest: cannot start the control plane: ${error.message}` }) as const,
     );
   }
   const onExit = (): void => plane?.killSync();
