@@ -175,8 +175,8 @@ await describeEnvtest('Backends through the real API server', (env) => {
     }
   });
   afterAll(async () => {
-    await deleteWebhookConfigurations(env());
     await server?.stop();
+    await deleteWebhookConfigurations(env());
   });
 
   describe('CREATE with dryRun=All', () => {

@@ -73,8 +73,8 @@ await describeEnvtest('serve --schema-source kubernetes on the real API server',
     await becomes('webhooks registered', withQuota(5), 'spec.extensions[0].type FieldValueNotSupported');
   });
   afterAll(async () => {
-    await deleteWebhookConfigurations(env());
     await server?.stop();
+    await deleteWebhookConfigurations(env());
   });
 
   it('runs with the ServiceAccount and no permission is missing', () => {

@@ -135,10 +135,22 @@ export async function startWebhookServer(args: string[], options: { port?: numbe
     ['serve', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--metrics-host', '127.0.0.1', '--metrics-port', String(await freePort()), '--cert-dir', certDir, '--shutdown-delay-seconds', '0', '--shutdown-grace-seconds', '1', ...args],
     options.env,
   );
-  const listening = await program.waitForLog((l) => l.msg === 'backend-webhook listening', 60_000);
+  running.add(program);
+  const stop = async (): Promise<void> => {
+    await program.kill();
+    running.delete(program);
+    if (ownDir) rmSync(certDir, { recursive: true, force: true });
+  };
+  let listening: any;
+  try {
+    listening = await program.waitForLog((l) => l.msg === 'backend-webhook listening', 60_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   const port = listening.port as number;
   const metricsPort = listening.metricsPort as number;
-  const server: WebhookServer = {
+  return {
     program,
     port,
     metricsPort,
@@ -149,13 +161,15 @@ export async function startWebhookServer(args: string[], options: { port?: numbe
     async ready(timeoutMs = 45_000) {
       await eventually('webhook server ready', async () => ((await httpGet(metricsPort, '/readyz')).status === 200 ? true : undefined), timeoutMs);
     },
-    async stop() {
-      await program.kill();
-      if (ownDir) rmSync(certDir, { recursive: true, force: true });
-    },
+    stop,
   };
-  return server;
 }
+
+/** Servers still running when the test file's process exits (a failed hook) are killed, not left behind. */
+const running = new Set<RunningProgram>();
+process.once('exit', () => {
+  for (const program of running) if (program.child.exitCode === null && program.child.signalCode === null) program.child.kill('SIGKILL');
+});
 
 /** A Backend object. */
 export function backend(name: string, namespace: string, spec: unknown, kind: 'Backend' | 'XBackendDestination' = 'Backend'): any {

@@ -41,8 +41,8 @@ await describeEnvtest('timeoutSeconds and failurePolicy on the real API server',
   });
   afterAll(async () => {
     thaw();
-    await deleteWebhookConfigurations(env());
     await server?.stop();
+    await deleteWebhookConfigurations(env());
   });
 
   it('failurePolicy Fail: a webhook that does not answer within timeoutSeconds refuses the write, with the API server\'s message', async () => {

@@ -212,14 +212,29 @@ export class ControlPlane {
     readonly info: EnvtestInfo,
   ) {}
 
-  /** Starts both and waits until /readyz says ok (deadline `timeoutMs`). */
+  /**
+   * Starts both and waits until /readyz says ok (deadline `timeoutMs`). Ports are picked free and
+   * then released, so another process may take one first: a start that dies at once is retried on
+   * fresh ports (three attempts).
+   */
   static async start(assets: string, options: { timeoutMs?: number } = {}): Promise<ControlPlane> {
     const binaries = findBinaries(assets);
     const version = spawnSync(binaries.apiServer, ['--version'], { encoding: 'utf8', timeout: 20_000 });
     if (version.status !== 0) {
       throw new EnvtestError('ASSETS', `${binaries.apiServer} --version failed (${version.error?.message ?? `exit ${version.status}`}): ${(version.stderr ?? '').trim().slice(0, 300)}`);
     }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ControlPlane.startOnce(binaries, version.stdout.trim(), options.timeoutMs ?? 60_000);
+      } catch (error) {
+        if (!(error instanceof EnvtestError && error.code === 'START') || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(binaries: Binaries, apiServerVersion: string, timeoutMs: number): Promise<ControlPlane> {
     const dir = mkdtempSync(join(tmpdir(), 'envtest-'));
+    let plane: ControlPlane | undefined;
     try {
       const { ca, serving } = apiServerCertificates();
       const sa = rsaKeys();
@@ -239,13 +254,13 @@ export class ControlPlane {
       const ports = { etcdClient: await freeLoopbackPort(), etcdPeer: await freeLoopbackPort(), apiServer: await freeLoopbackPort() };
       const server = `https://127.0.0.1:${ports.apiServer}`;
       const kubeconfig = file('kubeconfig', kubeconfigYaml(server, caFile, token));
-      const info: EnvtestInfo = { server, kubeconfig, token, caFile, kubectl: binaries.kubectl, dir, apiServerVersion: version.stdout.trim() };
-      const plane = new ControlPlane(binaries, dir, ports, info);
+      plane = new ControlPlane(binaries, dir, ports, { server, kubeconfig, token, caFile, kubectl: binaries.kubectl, dir, apiServerVersion });
       await plane.startEtcd();
-      await plane.startApiServer(options.timeoutMs ?? 60_000);
+      await plane.startApiServer(timeoutMs);
       return plane;
     } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
+      if (plane) await plane.stop();
+      else rmSync(dir, { recursive: true, force: true });
       throw error;
     }
   }
@@ -307,6 +322,7 @@ export class ControlPlane {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (!running(apiServer)) throw new EnvtestError('START', `kube-apiserver exited at start: ${logTail(apiServer.logFile)}`);
+      if (this.etcd && !running(this.etcd)) throw new EnvtestError('START', `etcd exited: ${logTail(this.etcd.logFile)}`);
       try {
         const r = await httpsGet(`${this.info.server}/readyz`, ca, this.info.token);
         if (r.status === 200 && r.body.trim() === 'ok') return;
