@@ -58,9 +58,13 @@ await describeEnvtest('serve --schema-source kubernetes on the real API server',
   beforeAll(async () => {
     await deleteWebhookConfigurations(env());
     await installCrds(env());
-    // The webhook's namespace, ServiceAccount and RBAC exactly as the manifests have them.
-    await apply(env(), [...manifest('namespace.yaml'), ...manifest('serviceaccount.yaml'), ...manifest('rbac.yaml')]);
+    // The webhook's namespace, ServiceAccount and RBAC exactly as the manifests have them, and the
+    // optional PolicyReport CRD, so the audit (on by default with this source) writes its reports.
+    await apply(env(), [...manifest('namespace.yaml'), ...manifest('serviceaccount.yaml'), ...manifest('rbac.yaml'), ...manifest('policy-reports/crd-policyreports.yaml')]);
+    await kubectlOk(env(), ['wait', '--for', 'condition=Established', '--timeout', '60s', 'crd/policyreports.wgpolicyk8s.io']);
     await createNamespace(env(), TEAM);
+    // A stored Backend for the audit to judge and report on.
+    await apply(env(), [backend('stored', TEAM, { destination: { type: 'Service', service: { name: 'llm' }, ports: [{ number: 443, protocol: 'HTTP' }] } })]);
     await kubectlOk(env(), ['delete', 'configmap', '-n', SYSTEM, '-l', `${SCHEMA_LABEL}=true`, '--ignore-not-found']);
     await kubectlOk(env(), ['delete', 'configmap', '-n', SYSTEM, '-l', `${POLICY_LABEL}=true`, '--ignore-not-found']);
     const kubeconfig = writeKubeconfig(env(), 'live-sa', await serviceAccountToken(env(), SYSTEM, 'backend-webhook'), `system:serviceaccount:${SYSTEM}:backend-webhook`);
@@ -77,7 +81,10 @@ await describeEnvtest('serve --schema-source kubernetes on the real API server',
     await deleteWebhookConfigurations(env());
   });
 
-  it('runs with the ServiceAccount and no permission is missing', () => {
+  it('runs with the ServiceAccount and no permission is missing', async () => {
+    // The audit is the last to start: once its report is written (lease taken, Backends listed and
+    // watched, PolicyReports listed and created), every component has made its first calls.
+    await eventually('audit report written', async () => ((await kubectlOk(env(), ['get', 'policyreports', '-n', TEAM, '-o', 'name'])).trim() === 'policyreport.wgpolicyk8s.io/backend-webhook' ? true : undefined));
     const failures = server.program.logs.filter((l) => l.level >= 40);
     expect(failures).toEqual([]);
   });

@@ -51,9 +51,10 @@ export async function describeEnvtest(name: string, body: (env: () => EnvtestInf
 }
 
 /** Stops, starts or restarts kube-apiserver (same etcd, same port); resolves once done (ready). */
-export async function apiServerLifecycle(op: 'stop' | 'start' | 'restart'): Promise<void> {
+export async function apiServerLifecycle(op: 'stop' | 'start' | 'restart'): Promise<{ lastStopMs?: number }> {
   const r = await controlRequest('POST', `/apiserver/${op}`);
   if (r.status !== 200) throw new Error(`apiserver ${op}: ${r.json.error}`);
+  return r.json;
 }
 
 /** Runs kubectl against the envtest API server (admin unless `kubeconfig` says otherwise). */

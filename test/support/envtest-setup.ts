@@ -75,7 +75,7 @@ async function serveControl(boot: Promise<EnvtestOutcome>, current: () => Contro
         if (outcome.state !== 'ready' || !plane) return answer(409, { error: `no control plane (${outcome.state})` });
         try {
           await op(plane);
-          answer(200, { pids: plane.pids });
+          answer(200, { pids: plane.pids, lastStopMs: plane.lastStopMs });
         } catch (error) {
           answer(500, { error: (error as Error).message });
         }
