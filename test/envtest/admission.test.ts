@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, describeEnvtest, kubectl } from '../support/envtest-client.js';
-import { apply, backend, collectionPath, createNamespace, deleteWebhookConfigurations, installCrds, oneLine, startWebhookServer, webhookConfigurationCopies, type WebhookServer } from './support.js';
+import { apply, backend, collectionPath, createNamespace, deleteWebhookConfigurations, eventually, installCrds, oneLine, startWebhookServer, webhookConfigurationCopies, type WebhookServer } from './support.js';
 
 const TEAM = 'envtest-admission';
 const SYSTEM = 'backend-webhook-system';
@@ -167,12 +167,11 @@ await describeEnvtest('Backends through the real API server', (env) => {
     await apply(env(), webhookConfigurationCopies({ name: 'envtest-admission', baseUrl: server.baseUrl, caPem: server.caPem }));
     // The API server picks up new webhook configurations asynchronously.
     const probe = backend('probe', TEAM, fqdn('api.openai.com', [port({ tls: { mode: 'SIMPLE' } })]));
-    for (let i = 0; ; i++) {
+    await eventually('webhooks called', async () => {
       const r = await api.request('POST', `${collectionPath(TEAM)}?dryRun=All`, probe);
-      if (r.status === 422) break;
-      if (i > 100) throw new Error(`webhooks not called: ${JSON.stringify(r.json)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      if (r.status !== 422) throw new Error(`HTTP ${r.status}: ${r.json?.message}`);
+      return true;
+    });
   });
   afterAll(async () => {
     await server?.stop();

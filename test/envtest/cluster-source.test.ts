@@ -45,15 +45,12 @@ await describeEnvtest('serve --schema-source kubernetes on the real API server',
     if (r.status === 422 && r.json.details?.causes) return r.json.details.causes.map((c: any) => `${c.field} ${c.reason}`).join('; ');
     return `HTTP ${r.status}: ${r.json.message}`;
   };
-  const becomes = async (what: string, object: unknown, expected: string): Promise<void> => {
-    let last = '';
-    await eventually(`${what} (last verdict: ${JSON.stringify(last)})`, async () => {
-      last = await verdict(object);
-      return last === expected ? last : undefined;
-    }).catch((error: Error) => {
-      throw new Error(`${error.message.replace('(last verdict: "")', `(last verdict: ${JSON.stringify(last)})`)}`);
+  const becomes = (what: string, object: unknown, expected: string): Promise<string> =>
+    eventually(what, async () => {
+      const v = await verdict(object);
+      if (v !== expected) throw new Error(`verdict still ${JSON.stringify(v)}`);
+      return v;
     });
-  };
 
   beforeAll(async () => {
     await deleteWebhookConfigurations(env());

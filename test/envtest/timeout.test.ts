@@ -37,7 +37,11 @@ await describeEnvtest('timeoutSeconds and failurePolicy on the real API server',
     server = await startWebhookServer([]);
     await server.ready();
     await apply(env(), webhookConfigurationCopies({ name: 'envtest-timeout', baseUrl: server.baseUrl, caPem: server.caPem }));
-    await eventually('webhooks registered', async () => ((await create('probe')).json?.spec?.destination?.ports?.[0]?.tls ? true : undefined));
+    await eventually('webhooks called', async () => {
+      const r = await create('probe');
+      if (!r.json?.spec?.destination?.ports?.[0]?.tls) throw new Error(`not defaulted: HTTP ${r.status}: ${r.json?.message ?? JSON.stringify(r.json?.spec)}`);
+      return true;
+    });
   });
   afterAll(async () => {
     thaw();

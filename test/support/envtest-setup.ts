@@ -38,9 +38,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     console.log(`envtest: ${reason}`);
     boot = Promise.resolve(ci ? { state: 'broken', reason } : { state: 'skipped', reason });
   } else {
+    const started = Date.now();
     boot = ControlPlane.start(assets).then(
       (p) => {
         plane = p;
+        console.log(`envtest: ${p.info.apiServerVersion} and etcd ready at ${p.info.server} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
         return { state: 'ready', info: p.info } as const;
       },
       (error: Error) => ({ state: 'broken', reason: `envtest: cannot start the control plane: ${error.message}` }) as const,
