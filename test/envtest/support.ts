@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ensureBuilt, freePort, REPO, startProgram, type RunningProgram } from '../support/built-program.js';
-import { kubectl, kubectlOk } from '../support/envtest-client.js';
+import { kubectlOk } from '../support/envtest-client.js';
 import type { EnvtestInfo } from '../support/envtest.js';
 
 export const MANIFESTS = join(REPO, 'manifests');
@@ -117,7 +117,6 @@ export interface WebhookServer {
   readonly certDir: string;
   /** Our self-generated CA (the CA file the server names at start-up). */
   readonly caPem: string;
-  get(path: string): Promise<{ status: number; text: string }>;
   /** Waits until /readyz answers 200 (sources synced). */
   ready(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -157,7 +156,6 @@ export async function startWebhookServer(args: string[], options: { port?: numbe
     baseUrl: `https://127.0.0.1:${port}`,
     certDir,
     caPem: readFileSync(listening.caFile as string, 'utf8'),
-    get: (path) => httpGet(metricsPort, path),
     async ready(timeoutMs = 45_000) {
       await eventually('webhook server ready', async () => ((await httpGet(metricsPort, '/readyz')).status === 200 ? true : undefined), timeoutMs);
     },
@@ -184,4 +182,3 @@ export const collectionPath = (namespace: string, kind = 'Backend'): string => `
 /** Removes a kubectl result's noise for messages in assertions. */
 export const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();
 
-export { kubectl };
