@@ -11,13 +11,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import forge from 'node-forge';
-import { findExecutable } from './tools.js';
 
 export const ASSETS_VARIABLE = 'KUBEBUILDER_ASSETS';
 
@@ -55,13 +54,22 @@ interface Binaries {
 /** The binaries of an assets dir (kube-apiserver required there; etcd, kubectl there or on PATH). */
 export function findBinaries(assets: string): Binaries {
   const apiServer = join(assets, 'kube-apiserver');
-  if (findExecutable('kube-apiserver', [assets]) !== apiServer) throw new EnvtestError('ASSETS', `${ASSETS_VARIABLE}=${assets}: ${apiServer} is missing or not executable`);
-  const local = (name: string): string | undefined => findExecutable(name, [assets]);
+  if (!isExecutable(apiServer)) throw new EnvtestError('ASSETS', `${ASSETS_VARIABLE}=${assets}: ${apiServer} is missing or not executable`);
+  const local = (name: string): string | undefined => [assets, ...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean)].map((dir) => join(dir, name)).find((file) => isExecutable(file));
   const etcd = local('etcd');
   if (!etcd) throw new EnvtestError('ASSETS', `etcd is neither in ${ASSETS_VARIABLE}=${assets} nor on PATH (Debian: apt-get install etcd-server)`);
   const kubectl = local('kubectl');
   if (!kubectl) throw new EnvtestError('ASSETS', `kubectl is neither in ${ASSETS_VARIABLE}=${assets} nor on PATH (Debian: apt-get install kubernetes-client)`);
   return { apiServer, etcd, kubectl };
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function freeLoopbackPort(): Promise<number> {
