@@ -13,6 +13,7 @@ import { freePort, runProgram, startProgram, type RunningProgram } from '../supp
 import { decodePatch, review } from '../support/reviews.js';
 import { ensureBuilt } from '../cli/validate-cli.js';
 import { fqdnBackend, policyCm } from './support.js';
+import { metricValue } from '../support/metrics-text.js';
 
 function httpGet(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -65,8 +66,9 @@ describe('serve --policy-dir', () => {
     const mutated = (await client.postJson('/mutate', review(fqdnBackend('api.openai.com', [{ number: 443, protocol: 'HTTP' }])))).json.response;
     expect(decodePatch(mutated).map((op: any) => op.path)).toEqual(['/spec/destination/ports/0/tls', '/spec/extensions']);
     const metrics = await httpGet(metricsPort, '/metrics');
-    expect(metrics).toMatch(/backend_webhook_policy_decisions_total\{policy="backend-webhook-system\/openai",rule="allowedTlsModes",action="deny"\} 1/);
-    expect(metrics).toMatch(/backend_webhook_policy_decisions_total\{policy="backend-webhook-system\/openai",rule="extensions",action="default"\} 1/);
+    const decisions = (rule: string, action: string) => metricValue(metrics, 'backend_webhook_policy_decisions_total', { policy: 'backend-webhook-system/openai', rule, action });
+    expect(decisions('allowedTlsModes', 'deny')).toBe(1);
+    expect(decisions('extensions', 'default')).toBe(1);
   });
 
   it('the ConfigMap webhook refuses a broken policy', async () => {
