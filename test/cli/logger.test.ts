@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { ensureBuilt, REPO } from '../support/built-program.js';
 
-beforeAll(ensureBuilt);
+beforeAll(() => ensureBuilt());
 
 const SERVE_MODULE = join(REPO, 'dist/cli/serve.js');
 
