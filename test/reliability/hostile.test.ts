@@ -4,7 +4,8 @@
  * server, and a normal request must be answered right after.
  */
 import { connect, type TLSSocket } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectOneLinePerAdmission } from '../support/log-capture.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { backend, openaiBackend, review } from '../support/reviews.js';
 import { expectWellFormedAnswer } from './helpers.js';
@@ -17,8 +18,16 @@ let server: TestServer; // default 7 MiB limit
 let limited: TestServer; // 3 MiB limit
 
 beforeAll(async () => {
-  server = await startTestServer();
-  limited = await startTestServer({ bodyLimit: SMALL_LIMIT });
+  // At the default level, logged as production logs: every admission leaves one line that parses.
+  server = await startTestServer({ captureLogs: true });
+  limited = await startTestServer({ bodyLimit: SMALL_LIMIT, captureLogs: true });
+});
+afterEach(async () => {
+  for (const s of [server, limited]) {
+    await expectOneLinePerAdmission(s.log!, s.answers);
+    s.log!.clear();
+    s.answers.length = 0;
+  }
 });
 afterAll(async () => {
   await server?.close();
