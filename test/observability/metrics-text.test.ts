@@ -11,6 +11,7 @@ const TEXT = [
   'y 2.5e-3 1700000000000',
   'z_bucket{le="+Inf"} 3',
   'nan NaN',
+  'nan2 Nan',
   '',
 ].join('\n');
 
@@ -22,6 +23,7 @@ describe('metrics-text', () => {
       { name: 'y', labels: {}, value: 0.0025 },
       { name: 'z_bucket', labels: { le: '+Inf' }, value: 3 },
       { name: 'nan', labels: {}, value: NaN },
+      { name: 'nan2', labels: {}, value: NaN },
     ]);
   });
 

@@ -71,6 +71,16 @@ describe('serve --policy-dir', () => {
     expect(decisions('extensions', 'default')).toBe(1);
   });
 
+  it('serves the Node.js process metrics next to ours (README: Observability)', async () => {
+    const metrics = await httpGet(metricsPort, '/metrics');
+    expect(metricValue(metrics, 'process_start_time_seconds'), 'process_start_time_seconds').toBeGreaterThan(Date.now() / 1000 - 3_600);
+    expect(metricValue(metrics, 'process_resident_memory_bytes')).toBeGreaterThan(10 * 1024 * 1024);
+    expect(metricValue(metrics, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(metricValue(metrics, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(metricValue(metrics, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
+    expect(metricValue(metrics, 'nodejs_version_info', { version: process.version })).toBe(1);
+  });
+
   it('the ConfigMap webhook refuses a broken policy', async () => {
     const body = {
       apiVersion: 'admission.k8s.io/v1',
