@@ -12,6 +12,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { POLICY_LABEL } from '../policies/format.js';
 import { EXTENSION_SCHEMA_LABEL } from '../schemas/configmap.js';
 import type { InputDocument } from '../offline/documents.js';
+import { firstLine, statusOf } from './kube-errors.js';
 
 /** A resource to list: group/version/plural, and the kind its items carry. */
 export interface AuditedResource {
@@ -168,13 +169,3 @@ function plainConfigMap(item: unknown): Record<string, unknown> {
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function statusOf(error: unknown): number | undefined {
-  const e = error as { code?: unknown; statusCode?: unknown; response?: { statusCode?: unknown } };
-  for (const value of [e?.code, e?.statusCode, e?.response?.statusCode]) if (typeof value === 'number') return value;
-  return undefined;
-}
-
-function firstLine(error: unknown): string {
-  return ((error as Error)?.message ?? String(error)).split('\n')[0]!;
-}

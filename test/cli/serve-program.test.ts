@@ -130,7 +130,7 @@ describe('serve on the embedded default', () => {
   it('logs one line per admission decision', async () => {
     const line = await program.waitForLog((l) => l.msg === 'admission decision' && l.endpoint === 'mutate');
     expect(line).toMatchObject({ uid: '0df28fbd-5f5f-11e8-bc74-36e6bb280816', kind: 'Backend', namespace: 'team-a', name: 'openai', operation: 'CREATE', allowed: true });
-    expect(typeof line.durationMs).toBe('number');
+    expect(line.durationMs).toBeGreaterThan(0);
   });
 
   it('lists the packaged extension types', async () => {
@@ -145,7 +145,11 @@ describe('serve on the embedded default', () => {
     const requests = (endpoint: string, result: string) => metricValue(metrics, 'backend_webhook_admission_requests_total', { endpoint, kind: 'Backend', operation: 'CREATE', result });
     expect(requests('validate', 'denied')).toBe(1);
     expect(requests('mutate', 'patched')).toBe(1);
-    expect(metrics).toMatch(/backend_webhook_admission_duration_seconds_bucket/);
+    // One judged request each so far (the README examples), each observed once.
+    expect(metrics).toMatch(/^backend_webhook_admission_duration_seconds_count\{endpoint="validate"\} 1$/m);
+    expect(metrics).toMatch(/^backend_webhook_admission_duration_seconds_count\{endpoint="mutate"\} 1$/m);
+    expect(Number(/^backend_webhook_admission_duration_seconds_sum\{endpoint="mutate"\} (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^backend_webhook_log_lines_dropped_total 0$/m);
     expect(metricValue(metrics, 'backend_webhook_extension_schemas', { source: 'file' })).toBe(2);
     const expiry = Number(/^backend_webhook_certificate_expiry_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
     expect(expiry * 1000).toBe(new Date(new X509Certificate(readFileSync(join(dir, 'tls.crt'))).validTo).getTime());

@@ -39,6 +39,8 @@ export type TestServerOptions = Partial<Omit<AdmissionServerOptions, 'tls' | 'lo
   logLevel?: string;
   /** Log at the default level (info) into memory, as production formats it (test/support/log-capture.ts). */
   captureLogs?: boolean;
+  /** Where log lines go (default stdout); e.g. a Writable that captures them. */
+  logDestination?: pino.DestinationStream;
 };
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -51,7 +53,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...options,
     registry,
     tls: { cert: serving.certPem, key: serving.keyPem },
-    logger: log?.logger ?? pino({ level: options.logLevel ?? 'silent' }),
+    logger: log?.logger ?? (options.logDestination ? pino({ level: options.logLevel ?? 'silent' }, options.logDestination) : pino({ level: options.logLevel ?? 'silent' })),
     metrics,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
