@@ -10,6 +10,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import type { SchemaRegistry } from '../../src/schemas/registry.js';
 import { generateServingBundle } from '../../src/tls/generate.js';
 import { HttpsClient } from './https-client.js';
+import { captureLog, recordAnswers, type AnswerSeen, type LogCapture } from './log-capture.js';
 import { StaticSchemaRegistry } from './static-registry.js';
 
 let bundle: ReturnType<typeof generateServingBundle> | undefined;
@@ -28,11 +29,16 @@ export interface TestServer {
   client: HttpsClient;
   metrics: Metrics;
   registry: SchemaRegistry;
+  /** With captureLogs: the server's log lines and the admission answers the client received. */
+  log?: LogCapture;
+  answers: AnswerSeen[];
   close(): Promise<void>;
 }
 
 export type TestServerOptions = Partial<Omit<AdmissionServerOptions, 'tls' | 'logger' | 'metrics'>> & {
   logLevel?: string;
+  /** Log at the default level (info) into memory, as production formats it (test/support/log-capture.ts). */
+  captureLogs?: boolean;
   /** Where log lines go (default stdout); e.g. a Writable that captures them. */
   logDestination?: pino.DestinationStream;
 };
@@ -41,12 +47,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const { ca, serving } = testCertificates();
   const metrics = new Metrics();
   const registry = options.registry ?? new StaticSchemaRegistry();
+  const log = options.captureLogs ? captureLog(options.logLevel ?? 'info') : undefined;
   const app = buildAdmissionServer({
     validation: DEFAULT_VALIDATION_OPTIONS,
     ...options,
     registry,
     tls: { cert: serving.certPem, key: serving.keyPem },
-    logger: options.logDestination ? pino({ level: options.logLevel ?? 'silent' }, options.logDestination) : pino({ level: options.logLevel ?? 'silent' }),
+    logger: log?.logger ?? (options.logDestination ? pino({ level: options.logLevel ?? 'silent' }, options.logDestination) : pino({ level: options.logLevel ?? 'silent' })),
     metrics,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -54,6 +61,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `https://localhost:${port}`;
   const client = new HttpsClient(url, ca.certPem);
+  const answers = log ? recordAnswers(client) : [];
   return {
     app,
     port,
@@ -62,6 +70,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     client,
     metrics,
     registry,
+    ...(log ? { log } : {}),
+    answers,
     async close() {
       client.close();
       await app.close();
