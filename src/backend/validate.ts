@@ -2,14 +2,16 @@
  * Validation of a Backend / XBackendDestination: the JSON Schema for structure, the rules for
  * everything else, ratcheting on UPDATE. A pure function shared by the webhook and the offline CLI.
  */
-import { errorBody, formatFieldError, invalid, sortFieldErrors, type FieldError } from './field-errors.js';
-import { Findings, type Issue } from './issues.js';
+import type { FieldError } from './field-errors.js';
+import { validateWith, type KindChecks } from '../kinds/pipeline.js';
 import { DEFAULT_VALIDATION_OPTIONS, type ValidationOptions } from './options.js';
-import { isPlainObject, printable, unchangedAt } from './paths.js';
+import { isPlainObject } from './paths.js';
 import { checkDestination } from './rules/destination.js';
 import { checkExtensions } from './rules/extensions.js';
 import { schemaIssues } from './schema.js';
 import type { SchemaLookup } from '../schemas/registry.js';
+import type { ReferenceFrom } from '../references/grants.js';
+import { API_GROUP } from './types.js';
 
 export type BackendOperation = 'CREATE' | 'UPDATE';
 
@@ -18,7 +20,7 @@ export interface BackendValidationInput {
   oldObject?: unknown;
   /** Admission operation; ratcheting applies to UPDATE only. */
   operation: BackendOperation | (string & {});
-  /** The object's namespace (the request's); absent: metadata.namespace. */
+  /** The object's namespace (the request's); absent: metadata.namespace, else `default`. */
   namespace?: string;
 }
 
@@ -31,21 +33,12 @@ export interface BackendValidationResult {
   ratcheted: FieldError[];
 }
 
-/** Longest warning: kubectl users read them on one line (the apiserver's limit is higher). */
-export const MAX_WARNING_LENGTH = 119;
-
-/** One line, no control characters, under 120 characters. */
-export function boundedWarning(text: string): string {
-  const clean = printable(text);
-  return clean.length <= MAX_WARNING_LENGTH ? clean : `${clean.slice(0, MAX_WARNING_LENGTH - 3)}...`;
-}
-
-export const ratchetWarning = (e: FieldError): string => boundedWarning(`unchanged, so allowed: ${formatFieldError(e)}`);
+export { boundedWarning, MAX_WARNING_LENGTH, ratchetWarning } from '../kinds/pipeline.js';
 
 /** Options are one object for the life of a server: resolve each once, not per request. */
 const resolved = new WeakMap<object, ValidationOptions>();
 
-function resolveOptions(options: Partial<ValidationOptions> | undefined): ValidationOptions {
+export function resolveOptions(options: Partial<ValidationOptions> | undefined): ValidationOptions {
   if (!isPlainObject(options)) return resolveOptionsOnce(undefined);
   let result = resolved.get(options);
   if (!result) {
@@ -67,35 +60,9 @@ function resolveOptionsOnce(options: Partial<ValidationOptions> | undefined): Va
     extraDeniedCidrs: Array.isArray(o.extraDeniedCidrs) && o.extraDeniedCidrs.every((x) => typeof x === 'string') ? o.extraDeniedCidrs : strings(o.extraDeniedCidrs, d.extraDeniedCidrs),
     mcpVersions: strings(o.mcpVersions, d.mcpVersions),
     unknownExtensionPolicy: o.unknownExtensionPolicy === 'warn' ? 'warn' : 'deny',
+    crossNamespaceRefs: o.crossNamespaceRefs === 'deny' || o.crossNamespaceRefs === 'allow' ? o.crossNamespaceRefs : 'reference-grant',
+    ...(o.referenceGrants && typeof o.referenceGrants.allows === 'function' ? { referenceGrants: o.referenceGrants } : {}),
   };
-}
-
-const errorKey = (e: FieldError): string => {
-  let value: string;
-  try {
-    value = JSON.stringify(e.badValue) ?? '';
-  } catch {
-    value = '';
-  }
-  return `${e.type}\u0000${e.field}\u0000${e.detail ?? ''}\u0000${value}`;
-};
-
-/** A problem's identity across two objects: values print with sorted keys, so key order never matters. */
-const sameProblemKey = (e: FieldError): string => `${e.type}\u0000${e.field}\u0000${errorBody(e)}`;
-
-/** Schema findings win over a rule's finding at the same field: one verdict per field. */
-function merge(schema: readonly Issue[], rules: readonly Issue[]): readonly Issue[] {
-  if (rules.length === 0 && schema.length <= 1) return schema;
-  const judged = new Set(schema.map((i) => i.error.field));
-  const seen = new Set<string>();
-  const out: Issue[] = [];
-  for (const issue of [...schema, ...rules.filter((i) => !judged.has(i.error.field))]) {
-    const key = errorKey(issue.error);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(issue);
-  }
-  return out;
 }
 
 function namespaceOf(object: Record<string, unknown>, given: unknown): string | undefined {
@@ -105,56 +72,32 @@ function namespaceOf(object: Record<string, unknown>, given: unknown): string | 
   return typeof ns === 'string' && ns !== '' ? ns : undefined;
 }
 
-/** Everything the schema and the rules find in `object`. */
-function judge(object: unknown, namespace: unknown, schemas: SchemaLookup, options: ValidationOptions): { issues: readonly Issue[]; warnings: string[] } {
-  const findings = new Findings();
-  if (isPlainObject(object)) {
-    const ctx = { findings, options, schemas, namespace: namespaceOf(object, namespace) };
+/** Who holds the object's references (for the cross-namespace rule). */
+function referrerOf(object: Record<string, unknown>, namespace: string | undefined): ReferenceFrom {
+  const meta = object['metadata'];
+  const own = isPlainObject(meta) && typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : undefined;
+  const kind = typeof object['kind'] === 'string' && object['kind'] !== '' ? object['kind'] : 'Backend';
+  // Offline, a manifest without a namespace lands in `default`, as kubectl apply puts it.
+  return { group: API_GROUP, kind, namespace: namespace || own || 'default' };
+}
+
+/** The Backend's checks for the shared pipeline (src/kinds/pipeline.ts). */
+const BACKEND_CHECKS: KindChecks = {
+  structure: schemaIssues,
+  rules(findings, object, input, schemas, options) {
     const spec = object['spec'];
     if (isPlainObject(spec)) {
+      const ctx = { findings, options, schemas, namespace: namespaceOf(object, input.namespace), referrer: referrerOf(object, input.namespace) };
       checkDestination(ctx, spec['destination'], ['spec', 'destination']);
       checkExtensions(ctx, spec['extensions'], ['spec', 'extensions']);
     }
-  }
-  return { issues: merge(schemaIssues(object), findings.issues), warnings: findings.warnings };
-}
-
-function run(input: BackendValidationInput, schemas: SchemaLookup, options: ValidationOptions): BackendValidationResult {
-  const object = input.object;
-  const { issues, warnings: ruleWarnings } = judge(object, input.namespace, schemas, options);
-
-  const ratchet = input.operation === 'UPDATE' && isPlainObject(input.oldObject);
-  const errors: FieldError[] = [];
-  const ratcheted: FieldError[] = [];
-  // The old object's problems, worked out only when some problem sits in unchanged values.
-  let before: Set<string> | undefined;
-  for (const issue of issues) {
-    let keep = ratchet && issue.scope.length > 0 && issue.scope.every((path) => unchangedAt(object, input.oldObject, path));
-    if (keep) {
-      // "Unchanged" needs every value the verdict depends on to be unchanged, and some (a type
-      // that now points at a member, a TLS mode that now switches a rule on) are not in the scope.
-      // The problem must also have been there before: then nothing it depends on changed.
-      before ??= new Set(judge(input.oldObject, input.namespace, schemas, options).issues.map((i) => sameProblemKey(i.error)));
-      keep = before.has(sameProblemKey(issue.error));
-    }
-    (keep ? ratcheted : errors).push(issue.error);
-  }
-  if (issues.length === 0 && ruleWarnings.length === 0) return { errors, warnings: [], ratcheted };
-  const sortedRatcheted = sortFieldErrors(ratcheted);
-  const warnings = [...new Set([...ruleWarnings.map(boundedWarning), ...sortedRatcheted.map(ratchetWarning)])];
-  return { errors: sortFieldErrors(errors), warnings, ratcheted: sortedRatcheted };
-}
+  },
+};
 
 /**
  * Judges `input.object` (any value at all: it never throws). Errors deny; warnings are said; on
  * UPDATE, problems in values unchanged from `input.oldObject` are moved to `ratcheted`.
  */
 export function validateBackend(input: BackendValidationInput, schemas: SchemaLookup, options: ValidationOptions): BackendValidationResult {
-  try {
-    const safeInput: BackendValidationInput = isPlainObject(input) ? input : { object: undefined, operation: 'CREATE' };
-    return run(safeInput, schemas, resolveOptions(options));
-  } catch {
-    // Fail closed: an object we could not judge is not admitted.
-    return { errors: [invalid('spec', undefined, 'could not be validated (internal error); the object may be too deeply nested')], warnings: [], ratcheted: [] };
-  }
+  return validateWith(input, BACKEND_CHECKS, schemas, resolveOptions(options));
 }

@@ -205,6 +205,13 @@ describe.each(EXPECTED_CRDS)('CRD $kind', (expected) => {
     expect(tls.properties.subjectAltNames.maxItems).toBe(16);
   });
 
+  it('bounds spec.extensions at 64 items, exactly as the webhook JSON Schema does', () => {
+    const extensions = openApiSchema(crd).properties.spec.properties.extensions as Manifest;
+    const webhook = JSON.parse(readFileSync(repoFile(JSON_SCHEMA_FILE), 'utf8')) as Manifest;
+    expect(extensions.maxItems).toBe(64);
+    expect(webhook.$defs.spec.properties.extensions.maxItems).toBe(extensions.maxItems);
+  });
+
   it('keeps rawConfig and status open', () => {
     const schema = openApiSchema(crd);
     const rawConfig = schema.properties.spec.properties.extensions.items.properties.rawConfig as Manifest;

@@ -6,6 +6,7 @@ import type { DestinationType } from './destination.js';
 import { CA_BUNDLE_KINDS, CLIENT_CERTIFICATE_KINDS, DEFAULT_REFERENCE_KIND, TLS_MODE_HINTS } from './data.js';
 import { hostnameSyntaxProblem } from './hostnames.js';
 import { dns1123LabelProblem, dns1123SubdomainProblem, MAX_LABEL, MAX_SUBDOMAIN } from './names.js';
+import { crossNamespaceRefProblem } from '../../references/grants.js';
 
 export const TLS_MODES = ['Simple', 'Mutual', 'None'] as const;
 export type TlsMode = (typeof TLS_MODES)[number];
@@ -15,6 +16,8 @@ export { TLS_MODE_HINTS };
 
 const FORBIDDEN_WITHOUT_TLS = ['sni', 'caBundleRef', 'clientCertificateRef', 'insecureSkipVerify', 'subjectAltNames'] as const;
 const CLUSTER_TRUST_BUNDLE = 'ClusterTrustBundle';
+// Namespaced kinds a reference can leave the object's namespace for (the cross-namespace rule).
+const CORE_GROUP_KINDS = new Set(['ConfigMap', 'Secret']);
 const CERTIFICATES_GROUP = 'certificates.k8s.io';
 /** Gateway API's Kind: 1-63 characters (the schema bounds the length). */
 const KIND_FORMAT = /^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
@@ -52,6 +55,7 @@ function checkRefNames(ctx: RuleContext, ref: Record<string, unknown>, at: Segme
     const problem = ns === '' ? 'must not be empty; omit it to use the Backend\'s namespace' : dns1123LabelProblem(ns);
     const nsPath = [...at, 'namespace'];
     if (problem) ctx.findings.report(invalid(dotted(nsPath), ns, problem), [nsPath]);
+    else if (name) checkCrossNamespace(ctx, ref, at, name, ns);
   }
 }
 
@@ -102,6 +106,20 @@ function checkRefGroupKind(ctx: RuleContext, ref: Record<string, unknown>, at: S
   if (!groupSet) ctx.findings.report(required(dotted(groupPath), `must be ${where} for ${kind} (an absent group means "", the core group)`), scope);
   else ctx.findings.report(notSupported(dotted(groupPath), group, [expected], `${kind} is in ${where}`), scope);
   return kind;
+}
+
+/**
+ * A Secret or ConfigMap in another namespace than the object's: refused unless allowed
+ * (--cross-namespace-refs, ReferenceGrants). Absent group and kind mean "" and Secret (the CRD
+ * defaults). The verdict depends on the whole reference: that is its ratcheting scope.
+ */
+function checkCrossNamespace(ctx: RuleContext, ref: Record<string, unknown>, at: Segments, name: string, namespace: string): void {
+  if (!ctx.referrer) return;
+  const group = isSet(ref, 'group') ? ref['group'] : '';
+  const kind = isSet(ref, 'kind') ? ref['kind'] : 'Secret';
+  if (group !== '' || typeof kind !== 'string' || !CORE_GROUP_KINDS.has(kind)) return;
+  const problem = crossNamespaceRefProblem(ctx.options.crossNamespaceRefs ?? 'reference-grant', ctx.options.referenceGrants, ctx.referrer, { group, kind, name, namespace });
+  if (problem) ctx.findings.report(forbidden(dotted([...at, 'namespace']), problem), [at]);
 }
 
 function checkCaBundleRef(ctx: RuleContext, ref: unknown, at: Segments): void {
