@@ -8,7 +8,6 @@ export type RequestErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'BODY_TOO_LARGE'
   | 'TOO_DEEP'
-  | 'FORBIDDEN_KEY'
   | 'NOT_ADMISSION_REVIEW'
   | 'MISSING_REQUEST'
   | 'MISSING_UID'

@@ -8,6 +8,7 @@ import { DEFAULT_VALIDATION_OPTIONS, type ValidationOptions } from './options.js
 import { isPlainObject, printable, unchangedAt } from './paths.js';
 import { checkDestination } from './rules/destination.js';
 import { checkExtensions } from './rules/extensions.js';
+import { prototypeKeyIssues, withPrototypeKeyIssues } from './prototype-keys.js';
 import { schemaIssues } from './schema.js';
 import type { SchemaLookup } from '../schemas/registry.js';
 
@@ -102,7 +103,7 @@ function run(input: BackendValidationInput, schemas: SchemaLookup, options: Vali
       checkExtensions(ctx, spec['extensions'], ['spec', 'extensions']);
     }
   }
-  const issues = merge(schemaIssues(object), findings.issues);
+  const issues = withPrototypeKeyIssues(prototypeKeyIssues(object), merge(schemaIssues(object), findings.issues));
 
   const ratchet = input.operation === 'UPDATE' && isPlainObject(input.oldObject);
   const errors: FieldError[] = [];
