@@ -7,7 +7,7 @@ import { defaultWithPolicies, validateWithPolicies } from '../policies/admission
 import { backendNamespace, type PolicyContext } from '../policies/evaluate.js';
 import type { SchemaLookup } from '../schemas/registry.js';
 import { RequestError } from './errors.js';
-import { describeKind, isJudgedWrite, servedKindOf } from './filters.js';
+import { describeKind, isJudgedWrite, servedKindOf, unsupportedRequest } from './filters.js';
 import { badRequestVerdict, invalidStatus, type AdmissionRequest, type Verdict } from './review.js';
 import { sanitizeWarnings } from './warnings.js';
 
@@ -18,6 +18,9 @@ export interface HandlerContext {
   policies?: PolicyContext;
 }
 
+/** Our CRDs' subresources (manifests/crd-*.yaml): status, never judged. */
+const SUBRESOURCES = ['status'];
+
 const ALLOWED: Verdict = Object.freeze({ allowed: true }) as Verdict;
 
 function objectName(req: AdmissionRequest): string {
@@ -27,9 +30,12 @@ function objectName(req: AdmissionRequest): string {
   return typeof meta?.generateName === 'string' ? meta.generateName : '';
 }
 
-/** Shared gate: a kind we do not serve means the webhook configuration is wrong; say so. */
+/** Shared gate: a kind we do not serve (or an operation or subresource no API server sends) means the webhook configuration is wrong; say so. */
 function refuseUnservedKind(req: AdmissionRequest): Verdict | undefined {
-  if (servedKindOf(req.kind)) return undefined;
+  if (servedKindOf(req.kind)) {
+    const unsupported = unsupportedRequest(req, SUBRESOURCES);
+    return unsupported ? badRequestVerdict(unsupported) : undefined;
+  }
   return badRequestVerdict(
     new RequestError('UNSUPPORTED_KIND', `this webhook serves ainetworking.prototype.x-k8s.io/v0alpha0 Backend and XBackendDestination, not ${describeKind(req.kind)}; check the webhook configuration's rules`),
   );
