@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from './app.js';
 import type { Logger } from 'pino';
+import { JudgingFailure } from '../backend/judging-failure.js';
 import { SERVED_KINDS } from '../backend/types.js';
 import type { Metrics, RequestTally } from '../observability/metrics.js';
 import { parseJson, peekRequestUid, readBody, screenJson, type RawBody } from './body.js';
@@ -153,7 +154,7 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
     } catch (err) {
       // A bug of ours must not become an HTTP 500: fail closed, in-band, with a message kubectl shows.
       logger.error({ endpoint: endpoint.name, uid: req.uid, err }, 'processor failed; denying');
-      metrics.internalErrors.inc({ source: 'processor' });
+      metrics.internalErrors.inc({ source: err instanceof JudgingFailure ? err.source : 'processor' });
       verdict = internalErrorVerdict();
     }
     const body = encodeReview(review.apiVersion, { uid: req.uid, ...verdict });

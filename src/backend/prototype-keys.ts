@@ -29,6 +29,8 @@ const isPollutingKey = (key: string, value: unknown): boolean =>
 /** The common case, on every admission: one pass that allocates nothing per node and finds none. */
 function hasPrototypeKey(object: Record<string, unknown>, skip: ReadonlySet<string>): boolean {
   const nodes: object[] = [];
+  // Cycles cannot come from JSON, but the validators take any value (tests hand them cyclic ones).
+  const seen = new Set<object>([object]);
   for (const key in object) {
     if (skip.has(key)) continue;
     const child = object[key];
@@ -37,6 +39,8 @@ function hasPrototypeKey(object: Record<string, unknown>, skip: ReadonlySet<stri
   }
   while (nodes.length > 0) {
     const node = nodes.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) if (isObject(node[i])) nodes.push(node[i] as object);
       continue;
@@ -66,6 +70,7 @@ export function findPrototypeKeys(root: unknown, skip: ReadonlySet<string> = new
   const out: PrototypeKey[] = [];
   // Each entry is (parent, path of the member to visit); the key is the path's last segment.
   const stack: Array<[unknown, Segments]> = [];
+  const seen = new Set<object>([root]);
   for (const key of Object.keys(root)) if (!skip.has(key)) stack.push([root, [key]]);
   while (stack.length > 0) {
     const [parent, at] = stack.pop()!;
@@ -75,7 +80,8 @@ export function findPrototypeKeys(root: unknown, skip: ReadonlySet<string> = new
       out.push(key === '__proto__' ? { at, detail: PROTO_DETAIL } : { at: [...at, 'prototype'], detail: CONSTRUCTOR_DETAIL });
       continue;
     }
-    if (!isObject(value)) continue;
+    if (!isObject(value) || seen.has(value)) continue;
+    seen.add(value);
     if (Array.isArray(value)) for (let i = 0; i < value.length; i++) stack.push([value, [...at, i]]);
     else for (const k of Object.keys(value)) stack.push([value, [...at, k]]);
   }

@@ -4,6 +4,7 @@
  */
 import { formatFieldError, invalid, sortFieldErrors, type FieldError } from './field-errors.js';
 import { Findings, type Issue } from './issues.js';
+import { JudgingFailure } from './judging-failure.js';
 import { DEFAULT_VALIDATION_OPTIONS, type ValidationOptions } from './options.js';
 import { isPlainObject, printable, unchangedAt } from './paths.js';
 import { checkDestination } from './rules/destination.js';
@@ -119,14 +120,17 @@ function run(input: BackendValidationInput, schemas: SchemaLookup, options: Vali
 }
 
 /**
- * Judges `input.object` (any value at all: it never throws). Errors deny; warnings are said; on
- * UPDATE, problems in values unchanged from `input.oldObject` are moved to `ratcheted`.
+ * Judges `input.object` (any value at all). Errors deny; warnings are said; on UPDATE, problems in
+ * values unchanged from `input.oldObject` are moved to `ratcheted`. The only throw is a
+ * JudgingFailure (a failure of ours, e.g. a schema registry that threw), for the caller to fail closed on.
  */
 export function validateBackend(input: BackendValidationInput, schemas: SchemaLookup, options: ValidationOptions): BackendValidationResult {
   try {
     const safeInput: BackendValidationInput = isPlainObject(input) ? input : { object: undefined, operation: 'CREATE' };
     return run(safeInput, schemas, resolveOptions(options));
-  } catch {
+  } catch (err) {
+    // Our own failure (a schema registry that threw): the caller fails closed, counts and logs it.
+    if (err instanceof JudgingFailure) throw err;
     // Fail closed: an object we could not judge is not admitted.
     return { errors: [invalid('spec', undefined, 'could not be validated (internal error); the object may be too deeply nested')], warnings: [], ratcheted: [] };
   }
