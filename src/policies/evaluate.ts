@@ -5,7 +5,6 @@
  */
 import { type FieldError, forbidden, invalid, required, sortFieldErrors } from '../backend/field-errors.js';
 import { dotted, isPlainObject, unchangedAt, type Segments } from '../backend/paths.js';
-import { boundedWarning, ratchetWarning } from '../backend/validate.js';
 import { extensionKind, type PolicyAction, type PolicyDocument } from './format.js';
 import {
   compareSpecificity,
@@ -19,6 +18,7 @@ import {
   type Specificity,
 } from './match.js';
 import { actionOf, type CompiledPolicy, type PolicySet, type PolicySetting } from './policy-set.js';
+import { policyWarning } from './warning-text.js';
 
 export type DecisionAction = PolicyAction | 'default';
 
@@ -270,13 +270,13 @@ export function evaluateOverrides(input: OverrideInput, ctx: Pick<PolicyContext,
     const ruleLabel = a.undetermined ? `${setting.rule}, namespace unknown` : setting.rule;
     for (const b of breaches) {
       if (action === 'warn') {
-        warnings.push(boundedWarning(`policy ${ref} (${ruleLabel}): ${shortField(b.at)}: ${b.problem}`));
+        warnings.push(policyWarning({ policy: ref, rule: ruleLabel, field: shortField(b.at), problem: b.problem }));
         continue;
       }
       const error = fieldError(b, `policy ${ref} (${setting.rule}): ${b.problem}${unknownNs}`);
       if (ratchet && b.scope.every((p) => unchangedAt(input.object, input.oldObject, p))) {
         ratcheted.push(error);
-        warnings.push(ratchetWarning(error));
+        warnings.push(policyWarning({ policy: ref, rule: ruleLabel, consequence: 'unchanged, so allowed', field: shortField(b.at), problem: b.problem }));
       } else {
         errors.push(error);
       }
