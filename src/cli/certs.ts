@@ -21,14 +21,33 @@ export interface CommandOutput {
   err: (line: string) => void;
 }
 
+let stdoutGuarded = false;
+
+/**
+ * `certs ... | head` closes the pipe early: the next write fails with EPIPE, which as an unhandled
+ * 'error' event would print a stack. One line on stderr and exit code 2 instead (the files are
+ * written before anything is printed).
+ */
+function guardStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    const why = error.code === 'EPIPE' ? 'standard output was closed before all output was written (EPIPE)' : `cannot write to standard output: ${error.message}`;
+    process.stderr.write(`error: ${why}\n`, () => process.exit(2));
+  });
+}
+
 export const processOutput: CommandOutput = {
-  out: (line) => process.stdout.write(`${line}\n`),
+  out: (line) => {
+    guardStdout();
+    process.stdout.write(`${line}\n`);
+  },
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
 const CA_VALIDITY_DAYS = 5 * 365;
 
-/** Exit codes: 0 written, 1 nothing written because files exist (without force) or a write failed, 2 bad names. */
+/** Exit codes: 0 written, 1 nothing written because files exist (without force), 2 bad names or an I/O error. */
 export async function runCertsCommand(options: CertsCommandOptions, output: CommandOutput = processOutput): Promise<number> {
   const paths = certificatePaths(options.outDir);
   const present = [paths.caFile, paths.caKeyFile, paths.certFile, paths.keyFile].filter((file) => existsSync(file));
@@ -55,7 +74,7 @@ export async function runCertsCommand(options: CertsCommandOptions, output: Comm
     await writeCertificateSet(options.outDir, { ca, serving });
   } catch (error) {
     output.err(`error: cannot write to ${options.outDir}: ${(error as Error).message}`);
-    return 1;
+    return 2;
   }
   output.out(`wrote ${paths.caFile} (CA, valid until ${ca.notAfter.toISOString()})`);
   output.out(`wrote ${paths.caKeyFile} (CA key, mode 0600)`);

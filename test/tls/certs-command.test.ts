@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -5,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCertsCommand, type CertsCommandOptions } from '../../src/cli/certs.js';
 import { loadCertificatePair } from '../../src/tls/cert-files.js';
+import { ensureBuilt, MAIN, ROOT } from '../cli/validate-cli.js';
 
 let root: string;
 beforeAll(() => {
@@ -67,4 +69,41 @@ describe('runCertsCommand', () => {
     expect(lines.err).toEqual(['error: not an IP address: "10.0.0.300"']);
     expect(() => statSync(join(outDir, 'ca.crt'))).toThrow();
   });
+});
+
+describe('the built program', () => {
+  beforeAll(async () => {
+    await ensureBuilt();
+  }, 300_000);
+
+  /** Runs `node dist/main.js certs ...`; `closeStdout` closes our end of its stdout at once (as `| head` does). */
+  function runCerts(args: string[], closeStdout = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [MAIN, 'certs', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      if (closeStdout) child.stdout.destroy();
+      else child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      // A hang guard, not a speed assertion: the bug was spinning forever.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  it('an --out-dir that cannot be created (/proc/x) ends with exit 2 and one line, never spins', async () => {
+    const run = await runCerts(['--out-dir', '/proc/backend-webhook-test/x']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: cannot write to \/proc\/backend-webhook-test\/x: /)]);
+  }, 150_000);
+
+  it('a closed standard output (| head) ends with exit 2 and one line, no stack', async () => {
+    const run = await runCerts(['--out-dir', join(root, 'epipe')], true);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual(['error: standard output was closed before all output was written (EPIPE)']);
+  }, 150_000);
 });
