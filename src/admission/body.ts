@@ -8,6 +8,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { RequestError } from './errors.js';
+import type { ReviewVersion } from './review.js';
 
 export interface BodyLimits {
   maxBytes: number;
@@ -80,6 +81,16 @@ export function readBody(stream: IncomingMessage, maxBytes: number, callback: (e
 export function peekRequestUid(head: Buffer): string | undefined {
   const match = /"request"\s*:\s*\{\s*"uid"\s*:\s*"([A-Za-z0-9._:-]{1,128})"/.exec(head.toString('latin1'));
   return match?.[1];
+}
+
+/**
+ * The AdmissionReview version from the head of an oversized body, so the refusal is answered in the
+ * version asked. Only a top-level apiVersion before `request` counts (the API server writes kind,
+ * apiVersion, then request); anything else is answered as admission.k8s.io/v1.
+ */
+export function peekReviewVersion(head: Buffer): ReviewVersion {
+  const match = /^\s*\{\s*(?:"kind"\s*:\s*"AdmissionReview"\s*,\s*)?"apiVersion"\s*:\s*"(admission\.k8s\.io\/v1(?:beta1)?)"/.exec(head.toString('latin1'));
+  return (match?.[1] as ReviewVersion | undefined) ?? 'admission.k8s.io/v1';
 }
 
 export interface ScreenResult {

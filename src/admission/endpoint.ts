@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { JudgingFailure } from '../backend/judging-failure.js';
 import { SERVED_KINDS } from '../backend/types.js';
 import type { Metrics, RequestTally } from '../observability/metrics.js';
-import { parseJson, peekRequestUid, readBody, screenJson, type RawBody } from './body.js';
+import { parseJson, peekRequestUid, peekReviewVersion, readBody, screenJson, type RawBody } from './body.js';
 import { RequestError } from './errors.js';
 import { badRequestVerdict, decodeReview, encodeReview, internalErrorVerdict, peekEnvelope, type AdmissionRequest, type ReviewVersion, type Verdict } from './review.js';
 import { timeoutFromQuery } from './deadline.js';
@@ -47,6 +47,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Epoch ms after which the API server has given up on this call (from ?timeout=). */
     admissionDeadline?: number;
+    /** performance.now() when the request head had been read, before any of the body. */
+    admissionStart?: number;
   }
 }
 
@@ -58,6 +60,9 @@ declare module 'fastify' {
 export function registerBodyReader(app: App, limits: EndpointLimits, batcher: TurnBatcher): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
+    // Called as soon as the request head is parsed (no hooks run before it): the clock of
+    // backend_webhook_admission_duration_seconds and durationMs starts here.
+    request.admissionStart = performance.now();
     const deadlineMs = timeoutFromQuery((request.query as Record<string, unknown> | undefined)?.timeout);
     request.admissionDeadline = Date.now() + deadlineMs;
     let settled = false;
@@ -119,7 +124,7 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
     if (raw === undefined) return refuse(reply, 'admission.k8s.io/v1', undefined, new RequestError('BAD_JSON', 'request body is empty'));
     if (raw.truncated) {
       reply.header('connection', 'close');
-      return refuse(reply, 'admission.k8s.io/v1', peekRequestUid(raw.buffer), new RequestError('BODY_TOO_LARGE', `request body exceeds the limit of ${limits.bodyLimit} bytes`));
+      return refuse(reply, peekReviewVersion(raw.buffer), peekRequestUid(raw.buffer), new RequestError('BODY_TOO_LARGE', `request body exceeds the limit of ${limits.bodyLimit} bytes`));
     }
 
     let parsed;
@@ -149,26 +154,44 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
     }
 
     let verdict: Verdict;
+    let body: string;
+    let stage = 'processor';
     try {
       verdict = endpoint.handle(req);
+      stage = 'encoder';
+      body = encodeReview(review.apiVersion, { uid: req.uid, ...verdict });
     } catch (err) {
-      // A bug of ours must not become an HTTP 500: fail closed, in-band, with a message kubectl shows.
-      logger.error({ endpoint: endpoint.name, uid: req.uid, err }, 'processor failed; denying');
-      metrics.internalErrors.inc({ source: err instanceof JudgingFailure ? err.source : 'processor' });
+      // A bug of ours (judging, or a verdict that cannot be encoded) must not become an HTTP 500:
+      // fail closed, in-band, with a message kubectl shows.
+      logger.error({ endpoint: endpoint.name, uid: req.uid, err }, `${stage} failed; denying`);
+      metrics.internalErrors.inc({ source: stage === 'processor' && err instanceof JudgingFailure ? err.source : stage });
       verdict = internalErrorVerdict();
+      body = encodeReview(review.apiVersion, { uid: req.uid, ...verdict });
     }
-    const body = encodeReview(review.apiVersion, { uid: req.uid, ...verdict });
-    const durationMs = reply.elapsedTime;
     const result = verdict.patch ? 'patched' : verdict.allowed ? 'allowed' : verdict.status?.code === 400 ? 'error' : 'denied';
     countDecision(metricKind(req.kind.kind), OPERATIONS.has(req.operation) ? req.operation : 'other', result);
-    duration.observe(durationMs / 1000);
     if (verdict.warnings?.length) metrics.admissionWarnings.inc({ endpoint: endpoint.name, kind: metricKind(req.kind.kind) }, verdict.warnings.length);
-    if (logger.isLevelEnabled('info')) logDecision(req, verdict, durationMs, deadline);
+    afterAnswer(request, reply, req, verdict, deadline);
     return reply.code(200).header('content-type', 'application/json').send(body);
   };
 
+  /**
+   * Duration and decision line once the last byte of the answer is handed to the socket ('close'
+   * follows 'finish', or a connection lost before that). An answer that never left is logged, not timed.
+   */
+  const afterAnswer = (request: FastifyRequest, reply: FastifyReply, req: AdmissionRequest, verdict: Verdict, deadline: number): void => {
+    const start = request.admissionStart ?? performance.now();
+    const res = reply.raw;
+    res.on('close', () => {
+      const durationMs = performance.now() - start;
+      const answered = res.writableFinished;
+      if (answered) duration.observe(durationMs / 1000);
+      if (logger.isLevelEnabled('info')) logDecision(req, verdict, durationMs, deadline, answered);
+    });
+  };
+
   const writeDecisionLine = decisionLineWriter(logger, 'admission decision');
-  const logDecision = (req: AdmissionRequest, verdict: Verdict, durationMs: number, deadline: number): void => {
+  const logDecision = (req: AdmissionRequest, verdict: Verdict, durationMs: number, deadline: number, answered: boolean): void => {
     writeDecisionLine({
       endpoint: endpoint.name,
       uid: req.uid,
@@ -184,6 +207,7 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
       patched: verdict.patch !== undefined,
       durationMs: Math.round(durationMs * 1000) / 1000,
       lateMs: Date.now() > deadline ? Date.now() - deadline : undefined,
+      unanswered: answered ? undefined : true,
     });
   };
 

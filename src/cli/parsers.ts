@@ -103,3 +103,13 @@ export function parseBoolean(value: string | undefined): boolean {
   if (['false', '0', 'no'].includes(v)) return false;
   throw new InvalidArgumentError('must be true or false');
 }
+
+const DURATION = /^(\d+)(ms|s|m|h)?$/;
+const DURATION_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** `10m`, `90s`, `1h`, `500ms` (a bare number is seconds) to milliseconds; `0` is allowed (off). */
+export function parseDuration(value: string): number {
+  const match = DURATION.exec(value.trim());
+  if (!match) throw new InvalidArgumentError(`expected a duration like 10m, 90s or 1h, got ${JSON.stringify(value)}`);
+  return Number(match[1]) * DURATION_MS[(match[2] ?? 's') as keyof typeof DURATION_MS];
+}

@@ -3,6 +3,7 @@
  * value) print one line and exit with code 2, so start-up scripts can tell them from crashes.
  */
 import { Command, CommanderError } from 'commander';
+import { auditCommand } from './audit-command.js';
 import { certsCommand } from './certs-command.js';
 import { injectCaCommand } from './inject-ca-command.js';
 import { serveCommand } from './serve-command.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   program.addCommand(certsCommand());
   program.addCommand(injectCaCommand());
   program.addCommand(validateCommand());
+  program.addCommand(auditCommand());
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { PUBLISHED_MCP_VERSIONS, type ValidationOptions } from '../backend/options.js';
 import { defaultExtensionSchemaDir } from '../schemas/file-source.js';
 import { flag } from './option.js';
+import { DEFAULT_LOG_BUFFER_BYTES } from '../observability/log-sink.js';
 import {
   parseBoolean,
   parseByteSize,
@@ -10,6 +11,7 @@ import {
   parseCidr,
   parseDnsLabel,
   parseDnsSubdomain,
+  parseDuration,
   parseIntInRange,
   parseMcpVersion,
   parsePortOrZero,
@@ -26,7 +28,8 @@ export const DEFAULT_SERVICE_NAME = 'backend-webhook';
 export const DEFAULT_SERVICE_NAMESPACE = 'backend-webhook-system';
 
 /** What commander hands the action: ServeConfig, except where a flag's name or shape differs. */
-type RawServeOptions = Omit<ServeConfig, 'trustedNamespaces' | 'validation'> & {
+type RawServeOptions = Omit<ServeConfig, 'trustedNamespaces' | 'validation' | 'auditIntervalMs'> & {
+  auditInterval: number;
   trustedNamespace?: string[];
   clusterDomain: string;
   deniedCidr?: string[];
@@ -60,10 +63,13 @@ export function serveCommand(): Command {
     .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
     .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
     .addOption(flag('--log-level <level>', 'log level').argParser(parseChoice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const)).default('info'))
+    .addOption(flag('--log-buffer-size <size>', 'log output held while stdout is slow; past it lines are dropped and counted').argParser(parseByteSize).default(DEFAULT_LOG_BUFFER_BYTES, '1Mi'))
     .addOption(flag('--shutdown-delay-seconds <s>', 'keep answering this long after SIGTERM while endpoints drain').argParser(parseIntInRange(0, 300)).default(10))
     .addOption(flag('--shutdown-grace-seconds <s>', 'then wait at most this long for in-flight requests').argParser(parseIntInRange(1, 300)).default(30))
     .addOption(flag('--inject-ca [bool]', 'patch our CA into the webhook configurations at start-up').argParser(parseBoolean).default(false))
     .addOption(flag('--webhook-config-name <name>', 'name of our Validating/MutatingWebhookConfiguration').argParser(parseDnsSubdomain).default('backend-webhook'))
+    .addOption(flag('--audit-interval <duration>', 're-judge every stored Backend this often and keep PolicyReports (kubernetes source only; 0: off)').argParser(parseDuration).default(600_000, '10m'))
+    .addOption(flag('--audit-report-format <format>', 'report kind: wgpolicyk8s (PolicyReport) or openreports (Report)').argParser(parseChoice(['wgpolicyk8s', 'openreports'] as const)).default('wgpolicyk8s'))
     .action(async (raw: RawServeOptions) => {
       const config = resolveServeConfig(raw);
       const { runServe } = await import('./serve.js');
@@ -80,13 +86,14 @@ export function serveCommand(): Command {
 }
 
 export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
-  const { trustedNamespace, clusterDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, ...sameAsFlags } = raw;
+  const { trustedNamespace, clusterDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, auditInterval, ...sameAsFlags } = raw;
   if ((sameAsFlags.tlsCertFile === undefined) !== (sameAsFlags.tlsKeyFile === undefined)) {
     throw new UsageError('--tls-cert-file and --tls-key-file go together');
   }
   return {
     ...sameAsFlags,
     trustedNamespaces: trustedNamespace ?? [],
+    auditIntervalMs: auditInterval,
     validation: {
       clusterDomain,
       extraDeniedCidrs: deniedCidr ?? [],

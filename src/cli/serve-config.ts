@@ -23,8 +23,13 @@ export interface ServeConfig {
   maxDepth: number;
   validation: ValidationOptions;
   logLevel: string;
+  /** Most log output held while stdout is slow, in bytes; past it lines are dropped and counted. */
+  logBufferSize: number;
   shutdownDelaySeconds: number;
   shutdownGraceSeconds: number;
   injectCa: boolean;
   webhookConfigName: string;
+  /** In-cluster audit period (ms); 0: off. Runs only with the kubernetes source. */
+  auditIntervalMs: number;
+  auditReportFormat: 'wgpolicyk8s' | 'openreports';
 }

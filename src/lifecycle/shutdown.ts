@@ -15,6 +15,11 @@ export interface ShutdownOptions {
   graceMs: number;
   /** Other things to stop after the listener (sources, watchers, the metrics server). */
   cleanups: Array<() => Promise<void> | void>;
+  /**
+   * Gives buffered log lines a chance to reach stdout before exit, within the time left of
+   * delay + grace (never more: the exit must not wait on a stalled stdout).
+   */
+  flushLogs?: (withinMs: number) => Promise<void>;
   /** Called with the exit code when done; `process.exit` in production. */
   exit: (code: number) => void;
 }
@@ -56,7 +61,8 @@ export class ShutdownController {
   }
 
   private async run(reason: string): Promise<void> {
-    const { app, logger, delayMs, graceMs, cleanups, exit } = this.options;
+    const { app, logger, delayMs, graceMs, cleanups, exit, flushLogs } = this.options;
+    const exitBy = Date.now() + delayMs + graceMs;
     this.draining = true;
     logger.info({ reason, delayMs, graceMs }, 'shutdown: not ready; still answering during the delay');
     await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -76,8 +82,10 @@ export class ShutdownController {
       logger.error({ err }, 'shutdown: error while closing');
       code = 1;
     }
-    clearTimeout(force);
     logger.info({ code }, 'shutdown: done');
+    // Still under the force timer: a flush that hangs cannot keep the process past delay + grace.
+    if (flushLogs) await flushLogs(Math.max(0, exitBy - Date.now())).catch(() => undefined);
+    clearTimeout(force);
     exit(code);
   }
 }

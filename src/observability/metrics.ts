@@ -96,8 +96,28 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  /** Lines the log sink dropped because stdout did not keep up (observability/log-sink.ts). */
+  readonly logLinesDropped = new Counter({
+    name: 'backend_webhook_log_lines_dropped_total',
+    help: 'Log lines dropped because stdout did not take them fast enough (its reader stalled) or is gone.',
+    registers: [this.registry],
+    collect: () => this.foldLogDrops(),
+  });
+
+  private readonly logDropsSource: (() => number) | undefined;
+  private logDropsReported = 0;
+
+  constructor(options: { processMetrics?: boolean; logLinesDropped?: () => number } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+    this.logDropsSource = options.logLinesDropped;
+  }
+
+  private foldLogDrops(): void {
+    const total = this.logDropsSource?.() ?? 0;
+    if (total > this.logDropsReported) {
+      this.logLinesDropped.inc(total - this.logDropsReported);
+      this.logDropsReported = total;
+    }
   }
 
   /** A counter of admissionRequests for one label set: `tally.count++` on the request path. */

@@ -38,9 +38,21 @@ export function offlineConfigMapReviewers(schemas: SchemaLookup): readonly Confi
 export async function runOfflineValidation(config: OfflineRunConfig, io: ReadInputsOptions = {}): Promise<OfflineReport> {
   const problems: InputProblem[] = [];
   const read = await readDocuments(config.paths, io, problems);
-  const documents = read.documents;
   const current = config.against?.length ? currentObjects((await readDocuments(config.against, {}, problems)).documents) : undefined;
+  return judgeOfflineDocuments(read, problems, config, current);
+}
 
+/**
+ * The judging half of a run, for documents from anywhere (files, or the cluster for `audit`):
+ * schemas and policies the documents carry are registered first, then every object is judged.
+ */
+export async function judgeOfflineDocuments(
+  read: { files: readonly string[]; documents: readonly InputDocument[] },
+  problems: InputProblem[],
+  config: Omit<OfflineRunConfig, 'paths' | 'against'>,
+  current?: ReadonlyMap<string, Record<string, unknown>>,
+): Promise<OfflineReport> {
+  const { documents } = read;
   const schemas = await loadOfflineSchemas(documents.filter((d) => isExtensionSchemaConfigMap(d.object)), config.schemaDirs);
   problems.push(...schemas.problems);
   const policies = await loadOfflinePolicies(documents, config.policyDirs ?? []);

@@ -14,7 +14,7 @@ import {
   generateServingCertificate,
   type CertificateKeyPair,
 } from './generate.js';
-import { mergeCaBundles, parsePemCertificates, splitPemCertificates } from './pem.js';
+import { goParserProblemsOfPem, mergeCaBundles, parsePemCertificates, splitPemCertificates } from './pem.js';
 
 export const CERT_FILE_NAMES = {
   caCert: 'ca.crt',
@@ -27,7 +27,7 @@ export const CERT_FILE_NAMES = {
 
 export const DEFAULT_RENEW_BEFORE_MS = 30 * 24 * 60 * 60 * 1000;
 
-export type CertificateErrorCode = 'MISSING_FILE' | 'UNREADABLE_FILE' | 'BAD_CERTIFICATE' | 'BAD_KEY' | 'KEY_MISMATCH';
+export type CertificateErrorCode = 'MISSING_FILE' | 'UNREADABLE_FILE' | 'BAD_CERTIFICATE' | 'BAD_KEY' | 'KEY_MISMATCH' | 'GO_INCOMPATIBLE';
 
 export class CertificateError extends Error {
   constructor(
@@ -57,7 +57,11 @@ export async function loadCertificatePair(certFile: string, keyFile: string): Pr
   return parseCertificatePair(cert, key, { certFile, keyFile });
 }
 
-export function parseCertificatePair(cert: string, key: string, files: { certFile?: string; keyFile?: string } = {}): CertificatePair {
+/**
+ * Reads a pair and proves the key belongs to the (first) certificate. Unless `goCheck` is false,
+ * also refuses a chain that Go's crypto/x509 cannot parse: every API server would fail to call us.
+ */
+export function parseCertificatePair(cert: string, key: string, files: { certFile?: string; keyFile?: string; goCheck?: boolean } = {}): CertificatePair {
   const leafPem = splitPemCertificates(cert)[0];
   if (leafPem === undefined) throw new CertificateError('BAD_CERTIFICATE', `no PEM certificate in ${files.certFile ?? 'certificate'}`, files.certFile);
   let x509: X509Certificate;
@@ -79,7 +83,15 @@ export function parseCertificatePair(cert: string, key: string, files: { certFil
       files.keyFile,
     );
   }
+  if (files.goCheck !== false) refuseGoIncompatible(cert, files.certFile ?? 'certificate');
   return { cert, key, x509, notAfter: new Date(x509.validTo), fingerprint: x509.fingerprint256 };
+}
+
+function refuseGoIncompatible(pem: string, file: string): void {
+  const problems = goParserProblemsOfPem(pem);
+  if (problems.length > 0) {
+    throw new CertificateError('GO_INCOMPATIBLE', `${file}: Go's crypto/x509 (kube-apiserver, kubectl) cannot parse it: ${problems[0]}`, file);
+  }
 }
 
 export interface EnsureServingCertificatesOptions {
@@ -155,20 +167,33 @@ export async function ensureServingCertificates(options: EnsureServingCertificat
     generateServingCertificate(ca, { ...names, validityDays: options.leafValidityDays, now });
 
   await makeDirectory(options.certDir);
-  const existingCa = await readOptionalPair(paths.caFile, paths.caKeyFile);
+  let existingCa = await readOptionalPair(paths.caFile, paths.caKeyFile, { goCheck: false });
   if (existingCa === undefined && (await readOptionalText(paths.caKeyFile)) === undefined) {
+    // Not ours to replace: a mounted Secret that Go cannot parse stops start-up (in the pair read).
     const external = await readOptionalPair(paths.certFile, paths.keyFile);
     if (external !== undefined) {
       const caText = await readOptionalText(paths.caFile);
+      if (caText !== undefined) refuseGoIncompatible(caText, paths.caFile);
       const caNotAfter = caText === undefined ? undefined : parsePemCertificates(caText).certificates[0]?.notAfter;
       return { ...paths, caNotAfter, certNotAfter: external.notAfter, action: 'external', reasons: [] };
+    }
+  }
+  const initialReasons: string[] = [];
+  if (existingCa !== undefined) {
+    // Ours, made by an older release (a PrintableString with '@' in the CN): no Go client could
+    // ever trust it, so there is nothing to keep or overlap with. Start afresh.
+    const goProblems = goParserProblemsOfPem(existingCa.cert);
+    if (goProblems.length > 0) {
+      initialReasons.push(`replaced ${paths.caFile}: Go's crypto/x509 (kube-apiserver, kubectl) cannot parse it: ${goProblems[0]}`);
+      existingCa = undefined;
     }
   }
   if (existingCa === undefined) {
     const ca = generateCa({ validityDays: options.caValidityDays, now });
     const leaf = issueLeaf(ca);
     await writeCertificateSet(options.certDir, { ca, serving: leaf, caBundlePem: ca.certPem });
-    return { ...paths, caNotAfter: ca.notAfter, certNotAfter: leaf.notAfter, action: 'generated', reasons: ['no CA in the directory'] };
+    const reasons = initialReasons.length > 0 ? initialReasons : ['no CA in the directory'];
+    return { ...paths, caNotAfter: ca.notAfter, certNotAfter: leaf.notAfter, action: 'generated', reasons };
   }
 
   const bundleText = await readOptionalText(paths.caBundleFile);
@@ -313,8 +338,8 @@ async function readOptionalText(file: string): Promise<string | undefined> {
 }
 
 /** undefined when either file is missing; throws when they exist but do not make a pair. */
-async function readOptionalPair(certFile: string, keyFile: string): Promise<CertificatePair | undefined> {
+async function readOptionalPair(certFile: string, keyFile: string, options: { goCheck?: boolean } = {}): Promise<CertificatePair | undefined> {
   const [cert, key] = await Promise.all([readOptionalText(certFile), readOptionalText(keyFile)]);
   if (cert === undefined || key === undefined) return undefined;
-  return parseCertificatePair(cert, key, { certFile, keyFile });
+  return parseCertificatePair(cert, key, { certFile, keyFile, ...options });
 }

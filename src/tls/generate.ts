@@ -7,6 +7,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import forge from 'node-forge';
+import { directoryString } from './directory-strings.js';
 
 export const DEFAULT_SERVICE_NAME = 'backend-webhook';
 export const DEFAULT_NAMESPACE = 'backend-webhook-system';
@@ -70,7 +71,7 @@ export function generateCa(options: CaOptions = {}): CertificateKeyPair {
   const commonName = options.commonName ?? `${DEFAULT_SERVICE_NAME}-ca@${Math.floor(now.getTime() / 1000)}`;
   const keys = newRsaKeyPair();
   const cert = forge.pki.createCertificate();
-  const subject = [{ name: 'commonName', value: commonName }];
+  const subject = [directoryString('commonName', commonName)];
   cert.publicKey = keys.publicKey;
   cert.setSubject(subject);
   cert.setIssuer(subject);
@@ -160,7 +161,7 @@ function signLeaf(
   const keys = newRsaKeyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
-  cert.setSubject([{ name: 'commonName', value: commonName }]);
+  cert.setSubject([directoryString('commonName', commonName)]);
   cert.setIssuer(caCert.subject.attributes);
   setValidity(cert, now, options.validityDays ?? DEFAULT_LEAF_VALIDITY_DAYS);
   if (cert.validity.notAfter > caCert.validity.notAfter) cert.validity.notAfter = new Date(caCert.validity.notAfter);

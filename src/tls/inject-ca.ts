@@ -6,7 +6,7 @@
  * conflict, so a concurrent writer's change is never lost.
  */
 import type { Logger } from 'pino';
-import { mergeCaBundles, parsePemCertificates } from './pem.js';
+import { goParserProblemsOfPem, mergeCaBundles, parsePemCertificates } from './pem.js';
 
 export const DEFAULT_WEBHOOK_CONFIGURATION_NAME = 'backend-webhook';
 
@@ -89,6 +89,9 @@ export function checkCaPem(caPem: string, now: Date): void {
   if (certificates.length === 0) throw new CaInjectionError('BAD_CA', 'no PEM certificate in the CA file');
   const usable = certificates.filter((cert) => cert.x509.ca && cert.notAfter.getTime() > now.getTime());
   if (usable.length === 0) throw new CaInjectionError('BAD_CA', 'the CA file holds no unexpired CA certificate');
+  // One certificate Go cannot parse makes the API server refuse the whole caBundle.
+  const goProblems = goParserProblemsOfPem(caPem);
+  if (goProblems.length > 0) throw new CaInjectionError('BAD_CA', `the API server (Go's crypto/x509) cannot parse the CA file: ${goProblems[0]}`);
 }
 
 interface ConfigurationApi {

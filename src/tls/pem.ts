@@ -1,5 +1,6 @@
 /** PEM bundles: split, parse, and keep what is still valid. Shared by the files and by CA injection. */
 import { X509Certificate } from 'node:crypto';
+import { goParserProblems } from './directory-strings.js';
 
 const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -41,7 +42,8 @@ export function mergeCaBundles(existing: string, added: string, now: Date): { pe
   let kept = 0;
   let dropped = old.unreadable;
   for (const cert of old.certificates) {
-    if (cert.notAfter.getTime() <= now.getTime() || seen.has(cert.x509.fingerprint256)) {
+    // A certificate Go cannot parse makes the API server refuse the whole caBundle: never keep one.
+    if (cert.notAfter.getTime() <= now.getTime() || seen.has(cert.x509.fingerprint256) || goParserProblems(cert.pem).length > 0) {
       dropped += 1;
       continue;
     }
@@ -57,4 +59,10 @@ export function mergeCaBundles(existing: string, added: string, now: Date): { pe
     addedCount += 1;
   }
   return { pem: out.join(''), kept, dropped, added: addedCount };
+}
+
+/** Why Go's crypto/x509 would refuse the certificates of a PEM text, each prefixed with its position. */
+export function goParserProblemsOfPem(pem: string): string[] {
+  const blocks = splitPemCertificates(pem);
+  return blocks.flatMap((block, index) => goParserProblems(block).map((problem) => (blocks.length > 1 ? `certificate ${index + 1}: ${problem}` : problem)));
 }

@@ -101,6 +101,27 @@ describe('refusals that carry the uid', () => {
     expectInBandRefusal(res, body.request.uid, /exceeds the limit of 65536 bytes/);
   });
 
+  it.each([
+    ['as the API server (Go) writes it: kind, apiVersion, request', (v: string, uid: string, pad: string) => `{"kind":"AdmissionReview","apiVersion":"${v}","request":{"uid":"${uid}","pad":"${pad}"}}`],
+    ['apiVersion first', (v: string, uid: string, pad: string) => `{"apiVersion":"${v}","kind":"AdmissionReview","request":{"uid":"${uid}","pad":"${pad}"}}`],
+  ])('a body over the limit is refused in the review version asked (%s)', async (_shape, text) => {
+    const pad = 'x'.repeat(100 * 1024);
+    for (const version of ['admission.k8s.io/v1beta1', 'admission.k8s.io/v1']) {
+      const uid = `oversized-${version.slice(-7).replace('/', '')}`;
+      const res = await server.client.postJson('/validate', text(version, uid, pad));
+      expectInBandRefusal(res, uid, /exceeds the limit of 65536 bytes/);
+      expect(res.json.apiVersion).toBe(version);
+    }
+  });
+
+  it('an oversized body whose apiVersion is not at the top level, before request, is answered as v1', async () => {
+    const uid = 'oversized-nested-version';
+    const text = `{"kind":"AdmissionReview","request":{"uid":"${uid}","apiVersion":"admission.k8s.io/v1beta1","pad":"${'x'.repeat(100 * 1024)}"}}`;
+    const res = await server.client.postJson('/validate', text);
+    expectInBandRefusal(res, uid, /exceeds the limit/);
+    expect(res.json.apiVersion).toBe('admission.k8s.io/v1');
+  });
+
   it('a body over the limit without a leading uid gets HTTP 400', async () => {
     const res = await server.client.postJson('/validate', { pad: 'x'.repeat(100 * 1024) });
     expectHttp400(res, 'BODY_TOO_LARGE');

@@ -1,5 +1,9 @@
-/** A processor that throws (a bug of ours) is answered in-band and fails closed, never as HTTP 500. */
+/**
+ * Our own failures, judging or encoding the answer, are answered in-band and fail closed (denied,
+ * code 500, no internals), in the review version asked: never an HTTP 500 to the API server.
+ */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Verdict } from '../../src/admission/review.js';
 import { openaiBackend, review } from '../support/reviews.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -15,6 +19,9 @@ beforeAll(async () => {
           throw new Error('secret internal detail');
         },
       },
+      // Verdicts encodeReview refuses or cannot serialise: the failure is ours, after judging.
+      { path: '/patch-without-type', name: 'patch-without-type', handle: (): Verdict => ({ allowed: true, patch: 'W10=' }) },
+      { path: '/unserialisable', name: 'unserialisable', handle: () => ({ allowed: true, auditAnnotations: { n: 1n } }) as unknown as Verdict },
     ],
   });
 });
@@ -22,14 +29,36 @@ afterAll(async () => {
   await server?.close();
 });
 
+const internalErrors = async (source: string): Promise<number> => {
+  const text = await server.metrics.registry.getSingleMetricAsString('backend_webhook_internal_errors_total');
+  return Number(new RegExp(`^backend_webhook_internal_errors_total\\{source="${source}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+};
+
 it('denies with code 500 inside a well-formed AdmissionReview, without internals', async () => {
   const body = review(openaiBackend());
   const res = await server.client.postJson('/broken', body);
   expect(res.status).toBe(200);
   expect(res.json.response).toMatchObject({ uid: body.request.uid, allowed: false, status: { code: 500, reason: 'InternalError' } });
   expect(res.text).not.toMatch(/secret internal detail/);
-  const text = await server.metrics.registry.getSingleMetricAsString('backend_webhook_internal_errors_total');
-  expect(text).toMatch(/source="processor"\} 1/);
+  expect(await internalErrors('processor')).toBe(1);
   // And the server goes on serving.
   expect((await server.client.postJson('/validate', review(openaiBackend()))).json.response.allowed).toBe(true);
+});
+
+it.each(['/patch-without-type', '/unserialisable'])('a verdict that cannot be encoded (%s) is denied in-band in the version asked, never an HTTP 500', async (path) => {
+  const before = await internalErrors('encoder');
+  for (const apiVersion of ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const) {
+    const body = review(openaiBackend(), { apiVersion });
+    const res = await server.client.postJson(path, body);
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ apiVersion, kind: 'AdmissionReview' });
+    expect(res.json.response).toEqual({
+      uid: body.request.uid,
+      allowed: false,
+      status: expect.objectContaining({ code: 500, reason: 'InternalError' }),
+      auditAnnotations: { 'internal-error': 'true' },
+    });
+  }
+  expect(await internalErrors('encoder')).toBe(before + 2);
+  expect((await server.client.postJson('/mutate', review(openaiBackend()))).status).toBe(200);
 });

@@ -129,7 +129,7 @@ describe('serve on the embedded default', () => {
   it('logs one line per admission decision', async () => {
     const line = await program.waitForLog((l) => l.msg === 'admission decision' && l.endpoint === 'mutate');
     expect(line).toMatchObject({ uid: '0df28fbd-5f5f-11e8-bc74-36e6bb280816', kind: 'Backend', namespace: 'team-a', name: 'openai', operation: 'CREATE', allowed: true });
-    expect(typeof line.durationMs).toBe('number');
+    expect(line.durationMs).toBeGreaterThan(0);
   });
 
   it('lists the packaged extension types', async () => {
@@ -143,7 +143,11 @@ describe('serve on the embedded default', () => {
     const metrics = (await httpGet(metricsPort, '/metrics')).text;
     expect(metrics).toMatch(/backend_webhook_admission_requests_total\{endpoint="validate",kind="Backend",operation="CREATE",result="denied"\} 1/);
     expect(metrics).toMatch(/backend_webhook_admission_requests_total\{endpoint="mutate",kind="Backend",operation="CREATE",result="patched"\} 1/);
-    expect(metrics).toMatch(/backend_webhook_admission_duration_seconds_bucket/);
+    // One judged request each so far (the README examples), each observed once.
+    expect(metrics).toMatch(/^backend_webhook_admission_duration_seconds_count\{endpoint="validate"\} 1$/m);
+    expect(metrics).toMatch(/^backend_webhook_admission_duration_seconds_count\{endpoint="mutate"\} 1$/m);
+    expect(Number(/^backend_webhook_admission_duration_seconds_sum\{endpoint="mutate"\} (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^backend_webhook_log_lines_dropped_total 0$/m);
     expect(metrics).toMatch(/backend_webhook_extension_schemas\{source="file"\} 2/);
     const expiry = Number(/^backend_webhook_certificate_expiry_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
     expect(expiry * 1000).toBe(new Date(new X509Certificate(readFileSync(join(dir, 'tls.crt'))).validTo).getTime());

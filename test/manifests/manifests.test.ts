@@ -469,14 +469,29 @@ describe('RBAC', () => {
   });
 
   it('reads ConfigMaps only through a Role in the webhook namespace, read-only', () => {
-    expect(roles.map((r) => r.metadata.namespace)).toEqual([NAMESPACE]);
-    expect(rules(roles[0] as Manifest)).toEqual([
+    expect(roles.map((r) => r.metadata.namespace)).toEqual([NAMESPACE, NAMESPACE]);
+    expect(rules(findOne(manifests, 'Role', NAME))).toEqual([
       { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
     ]);
   });
 
+  it('the audit writer Lease: create, and get/update of that one Lease only', () => {
+    expect(rules(findOne(manifests, 'Role', `${NAME}-audit-lease`))).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [`${NAME}-audit`], verbs: ['get', 'update'] },
+    ]);
+  });
+
+  it('the audit: list/watch of the served kinds only, and its own reports', () => {
+    expect(rules(findOne(manifests, 'ClusterRole', `${NAME}-audit`))).toEqual([
+      { apiGroups: ['ainetworking.prototype.x-k8s.io'], resources: ['backends', 'xbackenddestinations'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports'], verbs: ['get', 'list', 'create', 'update', 'delete'] },
+      { apiGroups: ['openreports.io'], resources: ['reports'], verbs: ['get', 'list', 'create', 'update', 'delete'] },
+    ]);
+  });
+
   it('cluster-wide: only get/patch on our own two webhook configurations, and reading namespaces', () => {
-    expect(clusterRoles.map((r) => r.metadata.name).sort()).toEqual([NAME, `${NAME}-namespace-reader`]);
+    expect(clusterRoles.map((r) => r.metadata.name).sort()).toEqual([NAME, `${NAME}-audit`, `${NAME}-namespace-reader`]);
     // Policy namespace selectors need namespace labels: read-only, namespaces and nothing else.
     expect(rules(findOne(manifests, 'ClusterRole', `${NAME}-namespace-reader`))).toEqual([
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },

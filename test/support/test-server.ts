@@ -31,7 +31,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export type TestServerOptions = Partial<Omit<AdmissionServerOptions, 'tls' | 'logger' | 'metrics'>> & { logLevel?: string };
+export type TestServerOptions = Partial<Omit<AdmissionServerOptions, 'tls' | 'logger' | 'metrics'>> & {
+  logLevel?: string;
+  /** Where log lines go (default stdout); e.g. a Writable that captures them. */
+  logDestination?: pino.DestinationStream;
+};
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const { ca, serving } = testCertificates();
@@ -42,7 +46,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...options,
     registry,
     tls: { cert: serving.certPem, key: serving.keyPem },
-    logger: pino({ level: options.logLevel ?? 'silent' }),
+    logger: options.logDestination ? pino({ level: options.logLevel ?? 'silent' }, options.logDestination) : pino({ level: options.logLevel ?? 'silent' }),
     metrics,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });

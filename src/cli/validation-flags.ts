@@ -1,0 +1,32 @@
+/**
+ * The flags that shape what the judges accept, shared by every command that judges (serve,
+ * validate, audit) so an offline or audit run can be told exactly what the server is told.
+ */
+import type { Command } from 'commander';
+import { PUBLISHED_MCP_VERSIONS, type ValidationOptions } from '../backend/options.js';
+import { flag } from './option.js';
+import { parseChoice, parseCidr, parseDnsSubdomain, parseMcpVersion, repeatable } from './parsers.js';
+
+export interface RawValidationFlags {
+  clusterDomain: string;
+  deniedCidr?: string[];
+  mcpVersion?: string[];
+  unknownExtensionPolicy: ValidationOptions['unknownExtensionPolicy'];
+}
+
+export function addValidationFlags(command: Command): Command {
+  return command
+    .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
+    .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
+    .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
+    .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'));
+}
+
+export function validationOptionsOf(raw: RawValidationFlags): ValidationOptions {
+  return {
+    clusterDomain: raw.clusterDomain,
+    extraDeniedCidrs: raw.deniedCidr ?? [],
+    mcpVersions: raw.mcpVersion ?? PUBLISHED_MCP_VERSIONS,
+    unknownExtensionPolicy: raw.unknownExtensionPolicy,
+  };
+}
