@@ -107,10 +107,11 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
   const refuse = (reply: FastifyReply, apiVersion: ReviewVersion, uid: string | undefined, err: RequestError): FastifyReply => {
     metrics.badRequests.inc({ reason: err.code });
     logger.warn({ endpoint: endpoint.name, uid, code: err.code, err: err.message }, 'admission request refused');
+    // Every answer counts, in-band or not: result="error" over all results is the error ratio.
+    countDecision('', '', 'error');
     if (uid === undefined) {
       return reply.code(err.httpStatus).header('content-type', 'application/json').send(JSON.stringify(err.toJSON()));
     }
-    countDecision('', '', 'error');
     return reply.code(200).header('content-type', 'application/json').send(encodeReview(apiVersion, { uid, ...badRequestVerdict(err) }));
   };
 
@@ -168,7 +169,9 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
       verdict = internalErrorVerdict();
       body = encodeReview(review.apiVersion, { uid: req.uid, ...verdict });
     }
-    const result = verdict.patch ? 'patched' : verdict.allowed ? 'allowed' : verdict.status?.code === 400 ? 'error' : 'denied';
+    // error: no verdict on the object (a request we cannot judge, 400, or our own failure, 500).
+    const code = verdict.status?.code;
+    const result = verdict.patch ? 'patched' : verdict.allowed ? 'allowed' : code === 400 || (code !== undefined && code >= 500) ? 'error' : 'denied';
     countDecision(metricKind(req.kind.kind), OPERATIONS.has(req.operation) ? req.operation : 'other', result);
     if (verdict.warnings?.length) metrics.admissionWarnings.inc({ endpoint: endpoint.name, kind: metricKind(req.kind.kind) }, verdict.warnings.length);
     afterAnswer(request, reply, req, verdict, deadline);

@@ -12,7 +12,9 @@ export class Metrics {
   private readonly requestTallies = new Map<string, RequestTally>();
 
   /**
-   * endpoint: validate|mutate|validate-extension-schema; result: allowed|denied|error|patched.
+   * endpoint: validate|mutate|validate-extension-schema; result: allowed|denied|patched, or error:
+   * every answer that is not a verdict on the object (a bad request, in-band or HTTP 400, and our own
+   * failure, in-band code 500).
    * Count admissions through admissionRequestTally(); `inc` here works too (other callers, tests).
    */
   readonly admissionRequests = new Counter({
@@ -27,7 +29,9 @@ export class Metrics {
     'backend_webhook_admission_duration_seconds',
     'Time from request received to answer sent, by endpoint.',
     'endpoint',
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    // Up to the webhook configurations' 5 s timeout, so a p99 above 1 s (the latency alert) is a
+    // real quantile and not the top bucket's bound.
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5],
     this.registry,
   );
 
@@ -68,6 +72,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * When a registry's cluster watch started failing without a successful (re)list since: the oldest
+   * such failure over its watched scopes (namespaces), as a Unix timestamp; 0 while in sync.
+   */
+  readonly registryStaleSince = new Gauge({
+    name: 'backend_webhook_registry_stale_since_timestamp_seconds',
+    help: 'Oldest cluster watch failure not yet followed by a successful (re)list, by registry (0: in sync).',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+
+  /** ConfigMaps whose newest version was refused (their last good version, if any, still serves). */
+  readonly registryRejectedEntries = new Gauge({
+    name: 'backend_webhook_registry_rejected_entries',
+    help: 'ConfigMaps whose newest version was rejected, by registry.',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+
   /** event: loaded|replaced|deleted|rejected|ignored_untrusted|duplicate|watch_error|relisted */
   readonly registryEvents = new Counter({
     name: 'backend_webhook_registry_events_total',
@@ -80,6 +103,13 @@ export class Metrics {
     name: 'backend_webhook_certificate_reloads_total',
     help: 'Serving certificate reloads from disk, by result (success|error).',
     labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  /** 1 while the newest files on disk are the pair in force; 0 after a refused reload (the old pair serves). */
+  readonly certificateLastReloadSuccessful = new Gauge({
+    name: 'backend_webhook_certificate_last_reload_successful',
+    help: 'Whether the last serving certificate reload succeeded (1) or was refused, keeping the previous pair (0).',
     registers: [this.registry],
   });
 

@@ -5,7 +5,9 @@
  * - a version that fails to load never replaces that ConfigMap's last good value (the failure is
  *   kept on the entry, logged and counted);
  * - ConfigMaps from untrusted namespaces are ignored, counted once per version;
- * - source events (synced, relisted, errors) are logged and counted alike.
+ * - source events (synced, relisted, errors) are logged and counted alike;
+ * - two gauges say what an operator alerts on: how long a cluster watch has been failing without a
+ *   successful (re)list, and how many ConfigMaps are refused right now.
  */
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
@@ -38,7 +40,14 @@ export interface RegistryVocabulary {
 export interface ConfigMapRegistryOptions {
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /** Clock for the staleness gauge (ms); tests pass their own. */
+  readonly now?: () => number;
 }
+
+/** Source errors of a cluster watch (list or watch refused, 410 Gone), as opposed to a broken file. */
+const WATCH_ERROR_CODES: ReadonlySet<string> = new Set(['WatchFailed', 'ListFailed', 'Gone']);
+
+const scopeKey = (sourceId: string, namespace: string | undefined): string => `${sourceId}\u0000${namespace ?? ''}`;
 
 /** One ConfigMap seen by a registry, keyed by its source and key within the source. */
 export interface RegistryEntry<G> {
@@ -97,6 +106,14 @@ export abstract class ConfigMapRegistry<G extends { readonly origin: { readonly 
   protected readonly shadowed = new Set<string>();
   private readonly sources = new SourceSet((sourceId, event) => this.handle(sourceId, event));
   private readonly ignored = new UntrustedSeen();
+  /**
+   * Watched scopes (source + namespace) whose cluster watch failed with no successful (re)list since,
+   * and when they first failed (ms). File sources' errors (an unreadable or broken file) are not
+   * staleness: the file's last good content serves, and the next edit re-reads it.
+   */
+  private readonly failingScopes = new Map<string, number>();
+  private rejectedCount = 0;
+  private readonly now: () => number;
 
   protected constructor(
     private readonly vocabulary: RegistryVocabulary,
@@ -104,6 +121,10 @@ export abstract class ConfigMapRegistry<G extends { readonly origin: { readonly 
   ) {
     this.log = options.logger.child({ registry: vocabulary.name });
     this.metrics = options.metrics;
+    this.now = options.now ?? Date.now;
+    // Series exist from the start, so an alert or a dashboard sees 0 rather than nothing.
+    this.metrics?.registryStaleSince.set({ registry: vocabulary.name }, 0);
+    this.metrics?.registryRejectedEntries.set({ registry: vocabulary.name }, 0);
   }
 
   /** Parses and compiles one ConfigMap version; no side effects. */
@@ -157,14 +178,24 @@ export abstract class ConfigMapRegistry<G extends { readonly origin: { readonly 
         this.remove(sourceId, event.key, event.configMap);
         return;
       case 'synced':
+        // Every scope of the source has delivered a full listing.
+        for (const key of [...this.failingScopes.keys()]) if (key.startsWith(scopeKey(sourceId, ''))) this.failingScopes.delete(key);
+        this.reportStaleness();
         this.log.info({ source: sourceId, [sizeField]: this.servingCount() }, `${item} source synced`);
         return;
       case 'relisted':
         this.count('relisted');
+        this.failingScopes.delete(scopeKey(sourceId, event.namespace));
+        this.reportStaleness();
         this.log.info({ source: sourceId, namespace: event.namespace }, `${item} source relisted`);
         return;
       case 'error':
         this.count('watch_error');
+        if (WATCH_ERROR_CODES.has(event.error.code)) {
+          const key = scopeKey(sourceId, event.namespace);
+          if (!this.failingScopes.has(key)) this.failingScopes.set(key, this.now());
+          this.reportStaleness();
+        }
         this.log.warn(
           { source: sourceId, namespace: event.namespace, code: event.error.code, err: event.error.message, retryInMs: event.retryInMs },
           `${item} source failed; cached ${items} stay in force`,
@@ -183,6 +214,22 @@ export abstract class ConfigMapRegistry<G extends { readonly origin: { readonly 
 
   protected count(event: RegistryEventName): void {
     this.metrics?.registryEvents.inc({ registry: this.vocabulary.name, event });
+  }
+
+  /** The oldest failure still unrecovered, in seconds since the epoch; 0 when every scope is in sync. */
+  private reportStaleness(): void {
+    if (!this.metrics) return;
+    let oldest = 0;
+    for (const since of this.failingScopes.values()) if (oldest === 0 || since < oldest) oldest = since;
+    this.metrics.registryStaleSince.set({ registry: this.vocabulary.name }, oldest / 1000);
+  }
+
+  /** Keeps the rejected-entries gauge equal to the entries whose newest version failed. */
+  private setRejected(entry: E, rejected: boolean): void {
+    const was = entry.error !== undefined;
+    if (was === rejected) return;
+    this.rejectedCount += rejected ? 1 : -1;
+    this.metrics?.registryRejectedEntries.set({ registry: this.vocabulary.name }, this.rejectedCount);
   }
 
   private upsert(sourceId: string, key: string, cm: ConfigMapObject, origin: ConfigMapOrigin): void {
@@ -216,6 +263,7 @@ export abstract class ConfigMapRegistry<G extends { readonly origin: { readonly 
     const resourceVersion = cm.metadata.resourceVersion;
     const loaded = this.load(cm, origin);
     if (!loaded.ok) {
+      this.setRejected(entry, true);
       entry.error = resourceVersion ? `resourceVersion ${resourceVersion}: ${loaded.error}` : loaded.error;
       this.onRejected(entry, cm);
       this.count('rejected');
@@ -228,6 +276,7 @@ export abstract class ConfigMapRegistry<G extends { readonly origin: { readonly 
 
     const previous = entry.good;
     entry.good = loaded.value;
+    this.setRejected(entry, false);
     delete entry.error;
     this.onLoaded(entry, loaded.value, previous);
     this.count(previous ? 'replaced' : 'loaded');
@@ -240,6 +289,7 @@ export abstract class ConfigMapRegistry<G extends { readonly origin: { readonly 
     this.ignored.forget(claimKey);
     const entry = this.entries.get(claimKey);
     if (!entry) return;
+    this.setRejected(entry, false);
     this.entries.delete(claimKey);
     this.shadowed.delete(claimKey);
     this.count('deleted');

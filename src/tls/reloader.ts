@@ -78,6 +78,7 @@ export class CertificateReloader {
     const loaded = this.verify(files);
     this.active = loaded;
     this.options.metrics?.certificateExpiry.set(loaded.notAfter.getTime() / 1000);
+    this.options.metrics?.certificateLastReloadSuccessful.set(1);
     this.options.logger?.info({ certFile: this.options.certFile, notAfter: loaded.notAfter.toISOString(), fingerprint: loaded.fingerprint }, 'serving certificate loaded');
     this.startWatching();
     return loaded;
@@ -117,7 +118,12 @@ export class CertificateReloader {
       return this.reject(`missing:${(error as Error).message}`, error);
     }
     const active = this.active;
-    if (active && files.cert === active.cert && files.key === active.key && files.clientCa === active.clientCa) return 'unchanged';
+    if (active && files.cert === active.cert && files.key === active.key && files.clientCa === active.clientCa) {
+      // The files are the pair in force again (e.g. a bad write was undone): no longer failing.
+      this.lastRejected = undefined;
+      this.options.metrics?.certificateLastReloadSuccessful.set(1);
+      return 'unchanged';
+    }
     let loaded: ReloadedCertificate;
     try {
       loaded = this.verify(files);
@@ -133,6 +139,7 @@ export class CertificateReloader {
     this.active = loaded;
     this.lastRejected = undefined;
     this.options.metrics?.certificateReloads.inc({ result: 'success' });
+    this.options.metrics?.certificateLastReloadSuccessful.set(1);
     this.options.metrics?.certificateExpiry.set(loaded.notAfter.getTime() / 1000);
     const expired = loaded.notAfter.getTime() <= this.now().getTime();
     this.options.logger?.[expired ? 'warn' : 'info'](
@@ -144,6 +151,7 @@ export class CertificateReloader {
 
   /** Counts and logs a bad state once, however often the poll finds it again. */
   private reject(signature: string, error: unknown): ReloadOutcome {
+    this.options.metrics?.certificateLastReloadSuccessful.set(0);
     if (signature !== this.lastRejected) {
       this.lastRejected = signature;
       this.options.metrics?.certificateReloads.inc({ result: 'error' });

@@ -41,6 +41,10 @@ it('denies with code 500 inside a well-formed AdmissionReview, without internals
   expect(res.json.response).toMatchObject({ uid: body.request.uid, allowed: false, status: { code: 500, reason: 'InternalError' } });
   expect(res.text).not.toMatch(/secret internal detail/);
   expect(await internalErrors('processor')).toBe(1);
+  // An answer that is not a verdict on the object counts as result="error" (the error-ratio alert).
+  const requests = await server.metrics.registry.getSingleMetricAsString('backend_webhook_admission_requests_total');
+  expect(requests).toMatch(/endpoint="broken",kind="Backend",operation="CREATE",result="error"\} 1/);
+  expect(requests).not.toMatch(/endpoint="broken"[^}]*result="denied"/);
   // And the server goes on serving.
   expect((await server.client.postJson('/validate', review(openaiBackend()))).json.response.allowed).toBe(true);
 });
@@ -61,4 +65,13 @@ it.each(['/patch-without-type', '/unserialisable'])('a verdict that cannot be en
   }
   expect(await internalErrors('encoder')).toBe(before + 2);
   expect((await server.client.postJson('/mutate', review(openaiBackend()))).status).toBe(200);
+});
+
+it('counts a refusal answered with HTTP 400 (no uid to answer in-band) as result="error" too', async () => {
+  const errors = async (): Promise<number> =>
+    (await server.metrics.admissionRequests.get()).values.find((v) => v.labels.endpoint === 'validate' && v.labels.result === 'error')?.value ?? 0;
+  const before = await errors();
+  const res = await server.client.send('POST', '/validate', '{"apiVersion": nope', { 'content-type': 'application/json' });
+  expect(res.status).toBe(400);
+  expect(await errors()).toBe(before + 1);
 });

@@ -44,3 +44,14 @@ describe('Metrics.admissionRequestTally', () => {
     expect(text).toContain('result="denied"} 1');
   });
 });
+
+describe('backend_webhook_admission_duration_seconds', () => {
+  it('has buckets above 1 s up to the 5 s webhook timeout, so a p99 over 1 s is a real quantile', async () => {
+    const metrics = new Metrics();
+    metrics.admissionDuration.labels('validate').observe(2);
+    const text = await metrics.registry.getSingleMetricAsString('backend_webhook_admission_duration_seconds');
+    expect(text).toContain('backend_webhook_admission_duration_seconds_bucket{le="1",endpoint="validate"} 0');
+    expect(text).toContain('backend_webhook_admission_duration_seconds_bucket{le="2.5",endpoint="validate"} 1');
+    expect(text).toContain('backend_webhook_admission_duration_seconds_bucket{le="5",endpoint="validate"} 1');
+  });
+});

@@ -217,4 +217,56 @@ describe('ExtensionSchemaRegistry', () => {
     expect(await eventCount(metrics, 'relisted')).toBe(1);
     expect(registry.snapshot().get(TYPE)).toBeDefined();
   });
+
+  it('reports a cluster watch failing without a successful re-list as stale since its first failure', async () => {
+    let now = 1_700_000_000_000;
+    const m = new Metrics();
+    const r = new ExtensionSchemaRegistry({ logger: pino({ level: 'silent' }), metrics: m, now: () => now });
+    const cluster = new ManualSource('kubernetes');
+    const files = new ManualSource('files');
+    await r.start([cluster, files]);
+    const stale = async (): Promise<number | undefined> => (await m.registryStaleSince.get()).values.find((v) => v.labels.registry === 'extension-schemas')?.value;
+    expect(await stale()).toBe(0);
+    const fail = (namespace: string, code: 'WatchFailed' | 'ListFailed' | 'Gone' = 'WatchFailed') =>
+      cluster.emit({ type: 'error', error: { code, message: 'connection reset' }, namespace, retryInMs: 1000 });
+
+    fail('platform');
+    expect(await stale()).toBe(now / 1000);
+    const first = now;
+    now += 60_000;
+    fail('platform'); // the retry fails again: still stale since the first failure
+    fail('platform-2', 'ListFailed');
+    expect(await stale()).toBe(first / 1000);
+    cluster.emit({ type: 'relisted', namespace: 'platform' });
+    expect(await stale()).toBe(now / 1000); // platform-2 is still failing, since its own first failure
+    cluster.emit({ type: 'relisted', namespace: 'platform-2' });
+    expect(await stale()).toBe(0);
+
+    // A broken file is not a stale watch: its last good content serves until the next edit.
+    files.emit({ type: 'error', error: { code: 'ParseFailed', message: 'bad YAML', path: '/x.yaml' } });
+    expect(await stale()).toBe(0);
+    // The first full listing of every namespace clears whatever failed before it.
+    fail('platform', 'Gone');
+    expect(await stale()).toBeGreaterThan(0);
+    cluster.emit({ type: 'synced' });
+    expect(await stale()).toBe(0);
+  });
+
+  it('counts the ConfigMaps whose newest version is rejected, until they are fixed or deleted', async () => {
+    const rejected = async (): Promise<number | undefined> => (await metrics.registryRejectedEntries.get()).values.find((v) => v.labels.registry === 'extension-schemas')?.value;
+    expect(await rejected()).toBe(0);
+    source.put(schemaCm('tool-filter'));
+    source.put(schemaCm('broken', { type: 'example.com/Broken', schemaText: '{not json' }));
+    expect(await rejected()).toBe(1);
+    // A broken update of a good ConfigMap: the last good version serves, and the entry counts as rejected.
+    source.put(schemaCm('tool-filter', { rv: '2', schemaText: '{"type": 7}' }), true, 'updated');
+    expect(registry.snapshot().get(TYPE)?.origin.resourceVersion).toBe('1');
+    expect(await rejected()).toBe(2);
+    source.put(schemaCm('tool-filter', { rv: '3', schemaText: '{"type": 8}' }), true, 'updated'); // still broken: not twice
+    expect(await rejected()).toBe(2);
+    source.put(schemaCm('tool-filter', { rv: '4' }), true, 'updated');
+    expect(await rejected()).toBe(1);
+    source.del(schemaCm('broken', { type: 'example.com/Broken' }));
+    expect(await rejected()).toBe(0);
+  });
 });

@@ -46,6 +46,10 @@ async function eventCount(metrics: Metrics, event: string): Promise<number> {
   return data.values.find((v) => v.labels.event === event)?.value ?? 0;
 }
 
+async function staleSince(metrics: Metrics): Promise<number | undefined> {
+  return (await metrics.registryStaleSince.get()).values.find((v) => v.labels.registry === 'extension-schemas')?.value;
+}
+
 /** Which `required` property the served schema for TYPE demands: a way to tell versions apart. */
 function servedRequirement(registry: ExtensionSchemaRegistry): string | undefined {
   const schema = registry.snapshot().get(TYPE);
@@ -226,11 +230,19 @@ describe('KubeConfigMapSource through @kubernetes/client-node against a fake API
     await source.whenSynced();
     await until(() => server.openWatchCount === 1, 'the watch to open');
 
+    expect(await staleSince(metrics)).toBe(0);
+    const droppedAt = Date.now();
     server.failRequests({ status: 503 });
     server.dropWatches();
     await until(() => server.countRequests((r) => r.query.labelSelector !== undefined) >= 6, 'several retries');
     const errors = await eventCount(metrics, 'watch_error');
     expect(errors).toBeGreaterThanOrEqual(2);
+    // Stale since the first failure (seconds since the epoch), and it stays that first failure.
+    const since = await staleSince(metrics);
+    expect(since).toBeGreaterThan(droppedAt / 1000 - 1);
+    expect(since).toBeLessThanOrEqual(Date.now() / 1000);
+    await until(() => server.countRequests((r) => r.query.labelSelector !== undefined) >= 7, 'another retry');
+    expect(await staleSince(metrics)).toBe(since);
     // Nothing is lost while the API server is unreachable.
     expect(servedRequirement(registry)).toBe('a');
     expect(registry.snapshot().get('example.com/Other')).toBeDefined();
@@ -240,6 +252,7 @@ describe('KubeConfigMapSource through @kubernetes/client-node against a fake API
     server.update(CONFIGMAPS, schemaCm('tool-filter', { required: 'b' }));
     server.clearFailures();
     await until(() => servedRequirement(registry) === 'b' && registry.snapshot().get('example.com/Other') === undefined, 'recovery');
+    await untilAsync(async () => (await staleSince(metrics)) === 0, 'the re-list to clear the staleness');
     await until(() => server.openWatchCount === 1, 'the watch to reopen');
     server.create(CONFIGMAPS, schemaCm('late', { type: 'example.com/Late' }));
     await until(() => registry.snapshot().get('example.com/Late') !== undefined, 'the new watch to deliver');

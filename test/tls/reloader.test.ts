@@ -124,6 +124,7 @@ async function startServer(options: { certFile: string; keyFile: string; metrics
 
 const reloadCount = async (metrics: Metrics, result: 'success' | 'error'): Promise<number> =>
   (await metrics.certificateReloads.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
+const lastReloadSuccessful = async (metrics: Metrics): Promise<number | undefined> => (await metrics.certificateLastReloadSuccessful.get()).values[0]?.value;
 
 describe('certificate rotation under load', () => {
   it('replacing the files while a client keeps calling loses no request, and new connections get the new certificate', async () => {
@@ -183,9 +184,11 @@ describe('certificate rotation under load', () => {
     const { reloader, reloads, port } = await startServer({ certFile, keyFile, metrics, pollIntervalMs: 100 });
     const fresh = new https.Agent({ keepAlive: false, maxCachedSessions: 0, ca: ca.certPem });
     cleanups.push(() => fresh.destroy());
+    expect(await lastReloadSuccessful(metrics)).toBe(1);
 
     replace(certFile, leafB.certPem); // key still A's
     await untilAsync(async () => (await reloadCount(metrics, 'error')) === 1, 'the mismatch to be counted');
+    expect(await lastReloadSuccessful(metrics)).toBe(0);
     expect(reloader.current?.fingerprint).toBe(fingerprint(leafA));
     expect(await get(port, fresh)).toEqual({ status: 200, fingerprint: fingerprint(leafA) });
     expect(await reloader.reload()).toBe('rejected');
@@ -201,6 +204,29 @@ describe('certificate rotation under load', () => {
     expect(await get(port, fresh)).toEqual({ status: 200, fingerprint: fingerprint(leafC) });
     expect(reloads.map((r) => r.fingerprint)).toEqual([fingerprint(leafC)]);
     expect(await reloadCount(metrics, 'success')).toBe(1);
+    expect(await lastReloadSuccessful(metrics)).toBe(1);
+  });
+
+  it('a bad write that is undone clears the reload-failure gauge without a reload, and a repeat is counted again', async () => {
+    const dir = join(root, 'undone');
+    mkdirSync(dir);
+    const certFile = join(dir, 'tls.crt');
+    const keyFile = join(dir, 'tls.key');
+    writeFileSync(certFile, leafA.certPem);
+    writeFileSync(keyFile, leafA.keyPem);
+    const metrics = new Metrics();
+    // Only the explicit reload() calls read the files (the watch's debounce outlasts the test).
+    const { reloader } = await startServer({ certFile, keyFile, metrics, debounceMs: 600_000, pollIntervalMs: 0 });
+    writeFileSync(certFile, leafB.certPem); // key still A's
+    expect(await reloader.reload()).toBe('rejected');
+    expect(await lastReloadSuccessful(metrics)).toBe(0);
+    writeFileSync(certFile, leafA.certPem);
+    expect(await reloader.reload()).toBe('unchanged');
+    expect(await lastReloadSuccessful(metrics)).toBe(1);
+    writeFileSync(certFile, leafB.certPem);
+    expect(await reloader.reload()).toBe('rejected');
+    expect(await reloadCount(metrics, 'error')).toBe(2);
+    expect(await lastReloadSuccessful(metrics)).toBe(0);
   });
 
   it('polling picks up a change the watch has not delivered yet', async () => {
