@@ -18,6 +18,7 @@ export type RequestErrorCode =
   | 'MISSING_OBJECT'
   | 'DEADLINE_EXCEEDED'
   | 'BODY_TIMEOUT'
+  | 'OVERLOADED'
   | 'NOT_FOUND'
   | 'INTERNAL';
 

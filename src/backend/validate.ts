@@ -2,16 +2,16 @@
  * Validation of a Backend / XBackendDestination: the JSON Schema for structure, the rules for
  * everything else, ratcheting on UPDATE. A pure function shared by the webhook and the offline CLI.
  */
-import { formatFieldError, invalid, sortFieldErrors, type FieldError } from './field-errors.js';
-import { Findings, type Issue } from './issues.js';
-import { JudgingFailure } from './judging-failure.js';
+import type { FieldError } from './field-errors.js';
+import { validateWith, type KindChecks } from '../kinds/pipeline.js';
 import { DEFAULT_VALIDATION_OPTIONS, type ValidationOptions } from './options.js';
-import { isPlainObject, printable, unchangedAt } from './paths.js';
+import { isPlainObject } from './paths.js';
 import { checkDestination } from './rules/destination.js';
 import { checkExtensions } from './rules/extensions.js';
-import { prototypeKeyIssues, withPrototypeKeyIssues } from './prototype-keys.js';
 import { schemaIssues } from './schema.js';
 import type { SchemaLookup } from '../schemas/registry.js';
+import type { ReferenceFrom } from '../references/grants.js';
+import { API_GROUP } from './types.js';
 
 export type BackendOperation = 'CREATE' | 'UPDATE';
 
@@ -20,6 +20,8 @@ export interface BackendValidationInput {
   oldObject?: unknown;
   /** Admission operation; ratcheting applies to UPDATE only. */
   operation: BackendOperation | (string & {});
+  /** The object's namespace (the request's); absent: metadata.namespace, else `default`. */
+  namespace?: string;
 }
 
 export interface BackendValidationResult {
@@ -31,21 +33,12 @@ export interface BackendValidationResult {
   ratcheted: FieldError[];
 }
 
-/** Longest warning: kubectl users read them on one line (the apiserver's limit is higher). */
-export const MAX_WARNING_LENGTH = 119;
-
-/** One line, no control characters, under 120 characters. */
-export function boundedWarning(text: string): string {
-  const clean = printable(text);
-  return clean.length <= MAX_WARNING_LENGTH ? clean : `${clean.slice(0, MAX_WARNING_LENGTH - 3)}...`;
-}
-
-export const ratchetWarning = (e: FieldError): string => boundedWarning(`unchanged, so allowed: ${formatFieldError(e)}`);
+export { boundedWarning, MAX_WARNING_LENGTH, ratchetWarning } from '../kinds/pipeline.js';
 
 /** Options are one object for the life of a server: resolve each once, not per request. */
 const resolved = new WeakMap<object, ValidationOptions>();
 
-function resolveOptions(options: Partial<ValidationOptions> | undefined): ValidationOptions {
+export function resolveOptions(options: Partial<ValidationOptions> | undefined): ValidationOptions {
   if (!isPlainObject(options)) return resolveOptionsOnce(undefined);
   let result = resolved.get(options);
   if (!result) {
@@ -65,73 +58,37 @@ function resolveOptionsOnce(options: Partial<ValidationOptions> | undefined): Va
     extraDeniedCidrs: Array.isArray(o.extraDeniedCidrs) && o.extraDeniedCidrs.every((x) => typeof x === 'string') ? o.extraDeniedCidrs : strings(o.extraDeniedCidrs, d.extraDeniedCidrs),
     mcpVersions: strings(o.mcpVersions, d.mcpVersions),
     unknownExtensionPolicy: o.unknownExtensionPolicy === 'warn' ? 'warn' : 'deny',
+    crossNamespaceRefs: o.crossNamespaceRefs === 'deny' || o.crossNamespaceRefs === 'allow' ? o.crossNamespaceRefs : 'reference-grant',
+    ...(o.referenceGrants && typeof o.referenceGrants.allows === 'function' ? { referenceGrants: o.referenceGrants } : {}),
   };
 }
 
-const errorKey = (e: FieldError): string => {
-  let value: string;
-  try {
-    value = JSON.stringify(e.badValue) ?? '';
-  } catch {
-    value = '';
-  }
-  return `${e.type}\u0000${e.field}\u0000${e.detail ?? ''}\u0000${value}`;
-};
-
-/** Schema findings win over a rule's finding at the same field: one verdict per field. */
-function merge(schema: readonly Issue[], rules: readonly Issue[]): readonly Issue[] {
-  if (rules.length === 0 && schema.length <= 1) return schema;
-  const judged = new Set(schema.map((i) => i.error.field));
-  const seen = new Set<string>();
-  const out: Issue[] = [];
-  for (const issue of [...schema, ...rules.filter((i) => !judged.has(i.error.field))]) {
-    const key = errorKey(issue.error);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(issue);
-  }
-  return out;
+/** Who holds the object's references (for the cross-namespace rule). */
+function referrerOf(object: Record<string, unknown>, namespace: string | undefined): ReferenceFrom {
+  const meta = object['metadata'];
+  const own = isPlainObject(meta) && typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : undefined;
+  const kind = typeof object['kind'] === 'string' && object['kind'] !== '' ? object['kind'] : 'Backend';
+  // Offline, a manifest without a namespace lands in `default`, as kubectl apply puts it.
+  return { group: API_GROUP, kind, namespace: namespace || own || 'default' };
 }
 
-function run(input: BackendValidationInput, schemas: SchemaLookup, options: ValidationOptions): BackendValidationResult {
-  const object = input.object;
-  const findings = new Findings();
-  if (isPlainObject(object)) {
-    const ctx = { findings, options, schemas };
+/** The Backend's checks for the shared pipeline (src/kinds/pipeline.ts). */
+const BACKEND_CHECKS: KindChecks = {
+  structure: schemaIssues,
+  rules(findings, object, input, schemas, options) {
     const spec = object['spec'];
     if (isPlainObject(spec)) {
+      const ctx = { findings, options, schemas, referrer: referrerOf(object, input.namespace) };
       checkDestination(ctx, spec['destination'], ['spec', 'destination']);
       checkExtensions(ctx, spec['extensions'], ['spec', 'extensions']);
     }
-  }
-  const issues = withPrototypeKeyIssues(prototypeKeyIssues(object), merge(schemaIssues(object), findings.issues));
-
-  const ratchet = input.operation === 'UPDATE' && isPlainObject(input.oldObject);
-  const errors: FieldError[] = [];
-  const ratcheted: FieldError[] = [];
-  for (const issue of issues) {
-    const keep = ratchet && issue.scope.length > 0 && issue.scope.every((path) => unchangedAt(object, input.oldObject, path));
-    (keep ? ratcheted : errors).push(issue.error);
-  }
-  if (issues.length === 0 && findings.warnings.length === 0) return { errors, warnings: [], ratcheted };
-  const sortedRatcheted = sortFieldErrors(ratcheted);
-  const warnings = [...new Set([...findings.warnings.map(boundedWarning), ...sortedRatcheted.map(ratchetWarning)])];
-  return { errors: sortFieldErrors(errors), warnings, ratcheted: sortedRatcheted };
-}
+  },
+};
 
 /**
- * Judges `input.object` (any value at all). Errors deny; warnings are said; on UPDATE, problems in
- * values unchanged from `input.oldObject` are moved to `ratcheted`. The only throw is a
- * JudgingFailure (a failure of ours, e.g. a schema registry that threw), for the caller to fail closed on.
+ * Judges `input.object` (any value at all: it never throws). Errors deny; warnings are said; on
+ * UPDATE, problems in values unchanged from `input.oldObject` are moved to `ratcheted`.
  */
 export function validateBackend(input: BackendValidationInput, schemas: SchemaLookup, options: ValidationOptions): BackendValidationResult {
-  try {
-    const safeInput: BackendValidationInput = isPlainObject(input) ? input : { object: undefined, operation: 'CREATE' };
-    return run(safeInput, schemas, resolveOptions(options));
-  } catch (err) {
-    // Our own failure (a schema registry that threw): the caller fails closed, counts and logs it.
-    if (err instanceof JudgingFailure) throw err;
-    // Fail closed: an object we could not judge is not admitted.
-    return { errors: [invalid('spec', undefined, 'could not be validated (internal error); the object may be too deeply nested')], warnings: [], ratcheted: [] };
-  }
+  return validateWith(input, BACKEND_CHECKS, schemas, resolveOptions(options));
 }

@@ -79,7 +79,7 @@ describe('refusals that carry the uid', () => {
       const body = review({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' } }, { kind: 'Pod' });
       body.request.kind = { group: '', version: 'v1', kind: 'Pod' };
       const res = await server.client.postJson(path, body);
-      expectInBandRefusal(res, body.request.uid, /serves ainetworking\.prototype\.x-k8s\.io\/v0alpha0 Backend and XBackendDestination, not core\/v1, Kind=Pod/);
+      expectInBandRefusal(res, body.request.uid, /\/(validate|mutate) serves ainetworking\.prototype\.x-k8s\.io\/v0alpha0 Backend and XBackendDestination; .*, not core\/v1, Kind=Pod/);
     }
   });
 

@@ -7,12 +7,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO } from '../support/built-program.js';
 import { kubectl } from '../support/kubectl.js';
-import { requireTool } from '../support/tools.js';
+import { describeWithTool } from '../support/external-tool.js';
 
-const KUBECTL = requireTool('kubectl', "Debian's kubernetes-client package; .ci/run installs it");
 const DEPLOY = readFileSync(join(REPO, 'docs/deploy.md'), 'utf8');
 
 interface KubeObject {
@@ -45,11 +44,11 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const render = async (dir: string): Promise<{ code: number; stderr: string; objects: KubeObject[] }> => {
-  const result = await kubectl(KUBECTL!, ['kustomize', dir], { home: work });
+  const result = await kubectl('kubectl', ['kustomize', dir], { home: work });
   return { code: result.code, stderr: result.stderr, objects: result.code === 0 ? parseAllDocuments(result.stdout).map((d) => d.toJS() as KubeObject) : [] };
 };
 
-describe.skipIf(KUBECTL === undefined)('cert-manager, as documented', { timeout: 60_000 }, () => {
+describeWithTool('kubectl', 'cert-manager, as documented', () => {
   it('the overlay from docs/deploy.md renders: Certificate and Issuers in, the CA-injection ClusterRole out', async () => {
     const overlay = join(work, 'overlays', 'cert-manager');
     mkdirSync(overlay, { recursive: true });
@@ -70,9 +69,9 @@ describe.skipIf(KUBECTL === undefined)('cert-manager, as documented', { timeout:
     for (const text of [kustomization, DEPLOY, readFileSync(join(REPO, 'README.md'), 'utf8')]) expect(text).not.toMatch(/apply -k manifests\/cert-manager/);
     expect(kustomization).toMatch(/components: \[\.\.\/\.\.\/manifests\/cert-manager\]/);
   });
-});
+}, ['version', '--client'], { timeout: 60_000 });
 
-describe.skipIf(KUBECTL === undefined)('uninstalling, keeping the CRDs', { timeout: 60_000 }, () => {
+describeWithTool('kubectl', 'uninstalling, keeping the CRDs', () => {
   it('deletes every cluster-scoped object of ours but the CRDs: webhook configurations, namespace, all ClusterRoles and bindings', async () => {
     const steps = section('To keep them, delete everything except the CRDs');
     const { code, objects } = await render(join(work, 'manifests'));
@@ -100,4 +99,4 @@ describe.skipIf(KUBECTL === undefined)('uninstalling, keeping the CRDs', { timeo
       }
     }
   });
-});
+}, ['version', '--client'], { timeout: 60_000 });

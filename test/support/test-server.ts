@@ -68,3 +68,24 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
   };
 }
+
+/** One test server per distinct set of validation options (they are server flags), started on demand. */
+export class TestServerPool {
+  private readonly servers = new Map<string, TestServer>();
+
+  constructor(private readonly base: () => TestServerOptions = () => ({})) {}
+
+  async for(options: object | undefined): Promise<TestServer> {
+    const key = JSON.stringify(options ?? {});
+    let server = this.servers.get(key);
+    if (!server) {
+      server = await startTestServer({ ...this.base(), validation: { ...DEFAULT_VALIDATION_OPTIONS, ...(options ?? {}) } });
+      this.servers.set(key, server);
+    }
+    return server;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.servers.values()].map((s) => s.close()));
+  }
+}
