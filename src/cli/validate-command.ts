@@ -1,6 +1,7 @@
 /**
  * `backend-webhook validate`: judges manifests offline with the server's own processors, for CI.
- * Exit codes: 0 all valid, 1 an invalid object or a broken document, 2 usage or I/O error.
+ * Exit codes: 0 all valid, 1 an invalid object, a broken document or no object at all (unless
+ * --allow-empty), 2 usage or I/O error.
  */
 import { Command } from 'commander';
 import { PUBLISHED_MCP_VERSIONS } from '../backend/options.js';
@@ -15,6 +16,7 @@ interface RawValidateOptions {
   output: OutputFormat;
   strict: boolean;
   showDefaults: boolean;
+  allowEmpty: boolean;
   schemaDir?: string[];
   policyDir?: string[];
   against?: string[];
@@ -54,6 +56,7 @@ export function validateCommand(): Command {
     .addOption(flag('-o, --output <format>', 'text, json, or github (GitHub Actions annotations)').argParser(parseChoice(FORMATS)).default('text'))
     .addOption(flag('--strict', 'objects of kinds the webhook does not judge are errors, not skipped').default(false))
     .addOption(flag('--show-defaults', 'print the defaulting patch each object would get').default(false))
+    .addOption(flag('--allow-empty', 'input without any object passes (default: exit 1, "no objects in input")').default(false))
     .addOption(flag('--schema-dir <dir>', 'directory or file of extension-schema ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
     .addOption(flag('--policy-dir <dir>', 'directory or file of platform-policy ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
     .addOption(flag('--against <path>', 'file or directory of the objects as they are now (e.g. kubectl get backends -A -o yaml): a match is judged as an UPDATE, with ratcheting (repeatable)').argParser(keep))
@@ -68,6 +71,7 @@ export function validateCommand(): Command {
       if (raw.against?.includes('-')) throw new UsageError('--against reads files or directories, not standard input');
       const strict = switchValue(command, 'strict', raw.strict);
       const showDefaults = switchValue(command, 'showDefaults', raw.showDefaults);
+      const allowEmpty = switchValue(command, 'allowEmpty', raw.allowEmpty);
       const [{ runOfflineValidation }, { render }, { exitCodeOf }] = await Promise.all([
         import('../offline/run.js'),
         import('../offline/render.js'),
@@ -93,5 +97,10 @@ export function validateCommand(): Command {
       if (output.stderr) process.stderr.write(output.stderr);
       if (output.stdout) process.stdout.write(output.stdout);
       process.exitCode = exitCodeOf(report);
+      // An empty stream is most often a renderer that failed upstream of the pipe: never a pass by default.
+      if (process.exitCode === 0 && report.results.length === 0 && !allowEmpty) {
+        process.stderr.write(`error: no objects in input (${paths.join(' ')}); pass --allow-empty if that is expected\n`);
+        process.exitCode = 1;
+      }
     });
 }

@@ -6,6 +6,8 @@
 import { errorBody, formatFieldError, invalid, sortFieldErrors, type FieldError } from '../backend/field-errors.js';
 import { MAX_COLLECTED_ISSUES } from '../backend/limits.js';
 import { Findings, type Issue } from '../backend/issues.js';
+import { JudgingFailure } from '../backend/judging-failure.js';
+import { prototypeKeyIssues, withPrototypeKeyIssues } from '../backend/prototype-keys.js';
 import { isPlainObject, printable, unchangedAt } from '../backend/paths.js';
 import type { ValidationOptions } from '../backend/options.js';
 import type { SchemaLookup } from '../schemas/registry.js';
@@ -54,7 +56,8 @@ export interface KindChecks {
 function judge(object: unknown, input: KindValidationInput, checks: KindChecks, schemas: SchemaLookup, options: ValidationOptions): { issues: readonly Issue[]; findings: Findings } {
   const findings = new Findings();
   if (isPlainObject(object)) checks.rules(findings, object, input, schemas, options);
-  return { issues: merge(checks.structure(object), findings.issues), findings };
+  // Prototype-pollution keys where we judge (never in metadata or status): one Forbidden each.
+  return { issues: withPrototypeKeyIssues(prototypeKeyIssues(object), merge(checks.structure(object), findings.issues)), findings };
 }
 
 function run(input: KindValidationInput, checks: KindChecks, schemas: SchemaLookup, options: ValidationOptions): KindValidationResult {
@@ -87,12 +90,14 @@ function run(input: KindValidationInput, checks: KindChecks, schemas: SchemaLook
   return { errors: sortFieldErrors(errors), warnings, ratcheted: sortedRatcheted };
 }
 
-/** Judges `input.object` (any value at all: it never throws) with one kind's checks (a constant: no per-call closures). */
+/** Judges `input.object` (any value at all; the only throw is a JudgingFailure, ours) with one kind's checks (a constant: no per-call closures). */
 export function validateWith(input: KindValidationInput, checks: KindChecks, schemas: SchemaLookup, options: ValidationOptions): KindValidationResult {
   try {
     const safeInput: KindValidationInput = isPlainObject(input) ? input : { object: undefined, operation: 'CREATE' };
     return run(safeInput, checks, schemas, options);
-  } catch {
+  } catch (err) {
+    // Our own failure (a schema registry that threw): the caller fails closed, counts and logs it.
+    if (err instanceof JudgingFailure) throw err;
     // Fail closed: an object we could not judge is not admitted.
     return { errors: [invalid('spec', undefined, 'could not be validated (internal error); the object may be too deeply nested')], warnings: [], ratcheted: [] };
   }

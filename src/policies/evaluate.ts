@@ -5,7 +5,6 @@
  */
 import { errorBody, type FieldError, forbidden, invalid, required, sortFieldErrors } from '../backend/field-errors.js';
 import { dotted, isPlainObject, unchangedAt, type Segments } from '../backend/paths.js';
-import { boundedWarning, ratchetWarning } from '../backend/validate.js';
 import { extensionKind, type PolicyAction, type PolicyDocument } from './format.js';
 import { BACKEND_UNIT } from '../kinds/backend/index.js';
 import type { KindUnit, PolicyView, TlsView } from '../kinds/unit.js';
@@ -19,6 +18,7 @@ import {
   type Specificity,
 } from './match.js';
 import { actionOf, type CompiledPolicy, type PolicySet, type PolicySetting } from './policy-set.js';
+import { policyWarning } from './warning-text.js';
 
 export type DecisionAction = PolicyAction | 'default';
 
@@ -243,6 +243,8 @@ interface Judged {
   readonly action: PolicyAction;
   readonly ref: string;
   readonly rule: string;
+  /** The rule as warnings name it (", namespace unknown" when the selector was not evaluated). */
+  readonly ruleLabel: string;
   /** The denial, for deny breaches. */
   readonly error?: FieldError;
   /** The warning, for warn breaches. */
@@ -263,8 +265,8 @@ function judgeOverrides(object: unknown, namespace: string | undefined, unit: Ki
     const unknownNs = a.undetermined ? `; labels of namespace ${namespace ?? '(none)'} are unknown, so its namespace selector was not evaluated and it is enforced` : '';
     const ruleLabel = a.undetermined ? `${setting.rule}, namespace unknown` : setting.rule;
     for (const b of breaches) {
-      if (action === 'warn') out.push({ breach: b, action, ref, rule: setting.rule, warning: boundedWarning(`policy ${ref} (${ruleLabel}): ${shortField(b.at)}: ${b.problem}`) });
-      else out.push({ breach: b, action, ref, rule: setting.rule, error: fieldError(b, `policy ${ref} (${setting.rule}): ${b.problem}${unknownNs}`) });
+      if (action === 'warn') out.push({ breach: b, action, ref, rule: setting.rule, ruleLabel, warning: policyWarning({ policy: ref, rule: ruleLabel, field: shortField(b.at), problem: b.problem }) });
+      else out.push({ breach: b, action, ref, rule: setting.rule, ruleLabel, error: fieldError(b, `policy ${ref} (${setting.rule}): ${b.problem}${unknownNs}`) });
     }
   }
   return out;
@@ -300,7 +302,7 @@ export function evaluateOverrides(input: OverrideInput, ctx: Pick<PolicyContext,
     }
     if (keep) {
       ratcheted.push(error);
-      warnings.push(ratchetWarning(error));
+      warnings.push(policyWarning({ policy: j.ref, rule: j.ruleLabel, consequence: 'unchanged, so allowed', field: shortField(j.breach.at), problem: j.breach.problem }));
     } else {
       errors.push(error);
     }

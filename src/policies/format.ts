@@ -9,8 +9,9 @@ import type { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parseDocument } from 'yaml';
 import { convertAjvErrors } from '../backend/ajv-errors.js';
-import { type FieldError, invalid, required, tooLong } from '../backend/field-errors.js';
+import { type FieldError, forbidden, invalid, required, tooLong } from '../backend/field-errors.js';
 import { pointer, type Segments } from '../backend/paths.js';
+import { findPrototypeKeys } from '../backend/prototype-keys.js';
 import { hostnameSyntaxProblem, resolvesAsIPv4 } from '../backend/rules/hostnames.js';
 import { parseCidr } from '../backend/rules/ip.js';
 import { dns1123SubdomainProblem } from '../backend/rules/names.js';
@@ -177,6 +178,9 @@ export function parsePolicyText(text: string): PolicyParseResult {
     return { ok: false, errors: [invalid(POLICY_FIELD, undefined, `not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`)] };
   }
   if (value === null || value === undefined) value = {};
+  // A default extension's rawConfig is copied into Backends, which refuse such keys: refuse them here first.
+  const pollution = findPrototypeKeys(value);
+  if (pollution.length > 0) return { ok: false, errors: pollution.map((k) => forbidden(`${POLICY_FIELD}${pointer(k.at)}`, k.detail)) };
   let valid: boolean;
   try {
     valid = validateDocument(value) as boolean;

@@ -113,7 +113,7 @@ describe('overrides', () => {
     const v = judge(now, p, NO_NAMESPACE_LABELS, { operation: 'UPDATE', oldObject: old });
     expect(v.errors).toEqual([]);
     expect(v.ratcheted).toHaveLength(1);
-    expect(v.warnings[0]).toMatch(/^unchanged, so allowed: spec\.destination\.ports\[0\]\.tls\.mode/);
+    expect(v.warnings).toEqual(['policy platform/tls (allowedTlsModes): unchanged, so allowed: ...[0].tls.mode: mode None is not allowed (allowed: Si...']);
     const changed = structuredClone(old);
     changed.spec.destination.ports[0].number = 81;
     changed.spec.destination.ports[0].tls.mode = 'None';
