@@ -26,7 +26,7 @@ export function judgeProtocol(value: string): ProtocolVerdict {
   }
   const prefix = value.slice(0, slash);
   const name = value.slice(slash + 1);
-  const prefixProblem = prefix === '' ? 'the prefix is empty' : dns1123SubdomainProblem(prefix);
+  const prefixProblem = prefix === '' ? 'is empty' : dns1123SubdomainProblem(prefix);
   if (prefixProblem) return { ok: false, unsupported: false, detail: `${VENDOR_HINT}; the prefix ${prefixProblem}` };
   if (name.length === 0 || name.length > 63 || !VENDOR_NAME.test(name)) {
     return { ok: false, unsupported: false, detail: `${VENDOR_HINT}; the name must be 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit` };
