@@ -16,8 +16,10 @@ export interface BodyLimits {
 
 export interface RawBody {
   buffer: Buffer;
-  /** Set when the body was larger than maxBytes: only the head was kept, to look for the uid. */
+  /** Set when the body was larger than maxBytes (or refused by `admit`): only the head was kept, to look for the uid. */
   truncated: boolean;
+  /** Set when `admit` refused a chunk (the memory budget was full): truncated for that reason. */
+  overloaded?: boolean;
 }
 
 const HEAD_BYTES = 4096;
@@ -26,11 +28,18 @@ const HEAD_BYTES = 4096;
  * Reads the whole body, keeping at most `maxBytes`; past that only the head is kept. A callback, not
  * a promise: it runs on every admission.
  */
-export function readBody(stream: IncomingMessage, maxBytes: number, callback: (err: Error | undefined, body?: RawBody) => void): void {
+export function readBody(
+  stream: IncomingMessage,
+  maxBytes: number,
+  callback: (err: Error | undefined, body?: RawBody) => void,
+  /** Asked before each chunk is kept; false: keep only the head from here on (memory budget). */
+  admit?: (bytes: number) => boolean,
+): void {
   const declared = Number(stream.headers['content-length']);
   const chunks: Buffer[] = [];
   let size = 0;
   let truncated = Number.isFinite(declared) && declared > maxBytes;
+  let overloaded = false;
   let head: Buffer | undefined;
 
   const onData = (chunk: Buffer): void => {
@@ -42,7 +51,8 @@ export function readBody(stream: IncomingMessage, maxBytes: number, callback: (e
       return; // drain and drop: the answer is decided
     }
     size += chunk.length;
-    if (size > maxBytes) {
+    if (admit !== undefined && size <= maxBytes && !admit(chunk.length)) overloaded = true;
+    if (size > maxBytes || overloaded) {
       truncated = true;
       head = Buffer.concat([...chunks, chunk]).subarray(0, HEAD_BYTES);
       chunks.length = 0;
@@ -58,7 +68,7 @@ export function readBody(stream: IncomingMessage, maxBytes: number, callback: (e
   };
   const onEnd = (): void => {
     cleanup();
-    if (truncated) callback(undefined, { buffer: head ?? Buffer.alloc(0), truncated: true });
+    if (truncated) callback(undefined, { buffer: head ?? Buffer.alloc(0), truncated: true, ...(overloaded ? { overloaded } : {}) });
     else callback(undefined, { buffer: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), truncated: false });
   };
   const onError = (err: Error): void => {

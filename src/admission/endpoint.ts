@@ -14,6 +14,7 @@ import { badRequestVerdict, decodeReview, encodeReview, internalErrorVerdict, pe
 import { timeoutFromQuery } from './deadline.js';
 import { decisionLineWriter } from '../observability/decision-log.js';
 import type { TurnBatcher } from './batch.js';
+import type { MemoryBudget } from './budget.js';
 
 export interface AdmissionEndpoint {
   /** URL path, e.g. /validate. */
@@ -46,9 +47,18 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Epoch ms after which the API server has given up on this call (from ?timeout=). */
     admissionDeadline?: number;
+    /** Gives this request's share of the memory budget back (idempotent). */
+    releaseBudget?: () => void;
     /** performance.now() when the request head had been read, before any of the body. */
     admissionStart?: number;
   }
+}
+
+/** The memory budget and what to count about it (see budget.ts). */
+export interface BodyBudget {
+  readonly budget: MemoryBudget;
+  /** A request waited for room (`waited`) or was refused for lack of it (`refused`). */
+  readonly onOverload?: (outcome: 'waited' | 'refused') => void;
 }
 
 /**
@@ -56,7 +66,7 @@ declare module 'fastify' {
  * in-band. A complete body is handed on through `batcher`: everything after it (decoding, judging,
  * answering) then runs for all the requests that arrived in the same turn, back to back.
  */
-export function registerBodyReader(app: App, limits: EndpointLimits, batcher: TurnBatcher): void {
+export function registerBodyReader(app: App, limits: EndpointLimits, batcher: TurnBatcher, memory?: BodyBudget): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
     // Called as soon as the request head is parsed (no hooks run before it): the clock of
@@ -64,6 +74,19 @@ export function registerBodyReader(app: App, limits: EndpointLimits, batcher: Tu
     request.admissionStart = performance.now();
     const deadlineMs = timeoutFromQuery((request.query as Record<string, unknown> | undefined)?.timeout);
     request.admissionDeadline = Date.now() + deadlineMs;
+    let reserved = 0;
+    if (memory) {
+      const socket = request.raw.socket;
+      const release = (): void => {
+        socket?.off('close', release);
+        if (reserved === 0) return;
+        memory.budget.release(reserved);
+        reserved = 0;
+      };
+      request.releaseBudget = release;
+      // The handler releases once it has answered; a connection that dies before that releases here.
+      socket?.once('close', release);
+    }
     let settled = false;
     const settle = (value: RawBody | RequestError): void => {
       if (settled) return;
@@ -80,10 +103,39 @@ export function registerBodyReader(app: App, limits: EndpointLimits, batcher: Tu
       payload.destroy();
     }, deadlineMs);
     timer.unref();
-    readBody(request.raw, limits.bodyLimit, (err, body) => {
+    const onBody = (err: Error | undefined, body?: RawBody): void => {
       if (err === undefined) settle(body!);
       else settle(err instanceof RequestError ? err : new RequestError('BAD_JSON', 'could not read the request body'));
+    };
+    if (!memory) return readBody(request.raw, limits.bodyLimit, onBody);
+    const declared = Number(request.headers['content-length']);
+    if (!Number.isFinite(declared) || declared < 0) {
+      // No declared length: reserve as chunks arrive; once one does not fit, only the head is kept.
+      return readBody(request.raw, limits.bodyLimit, onBody, (bytes) => {
+        if (!memory.budget.grow(bytes)) return false;
+        reserved += bytes;
+        return true;
+      });
+    }
+    // Too large anyway (only the head is kept) or nothing to read: nothing to reserve.
+    if (declared > limits.bodyLimit || declared === 0) return readBody(request.raw, limits.bodyLimit, onBody);
+    let waited = false;
+    memory.budget.reserve(declared, request.admissionDeadline, (granted) => {
+      if (settled) {
+        // The deadline answered while we waited: give the room straight back.
+        if (granted) memory.budget.release(declared);
+        return;
+      }
+      if (!granted) {
+        memory.onOverload?.('refused');
+        // Read on, keeping only the head: the refusal can then be in-band, with the uid.
+        return readBody(request.raw, limits.bodyLimit, onBody, () => false);
+      }
+      reserved = declared;
+      if (waited) memory.onOverload?.('waited');
+      readBody(request.raw, limits.bodyLimit, onBody);
     });
+    waited = true;
   });
 }
 
@@ -122,6 +174,14 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
       return refuse(reply, 'admission.k8s.io/v1', undefined, raw);
     }
     if (raw === undefined) return refuse(reply, 'admission.k8s.io/v1', undefined, new RequestError('BAD_JSON', 'request body is empty'));
+    if (raw.overloaded) {
+      return refuse(
+        reply,
+        peekReviewVersion(raw.buffer),
+        peekRequestUid(raw.buffer),
+        new RequestError('OVERLOADED', 'the webhook is busy: too many large requests are being judged at once (admission memory budget); retry', 429),
+      );
+    }
     if (raw.truncated) {
       reply.header('connection', 'close');
       return refuse(reply, peekReviewVersion(raw.buffer), peekRequestUid(raw.buffer), new RequestError('BODY_TOO_LARGE', `request body exceeds the limit of ${limits.bodyLimit} bytes`));
@@ -133,6 +193,8 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
     } catch (err) {
       return refuse(reply, 'admission.k8s.io/v1', undefined, err as RequestError);
     }
+    // The parsed tree is what judging holds on to from here on.
+    request.body = undefined;
     const envelope = peekEnvelope(parsed.value);
     const contentType = request.headers['content-type'];
     if (typeof contentType !== 'string' || !JSON_TYPE.test(contentType)) {
@@ -215,6 +277,11 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
 
   // A plain handler that sends, not an async one: one promise fewer on every admission.
   app.post(endpoint.path, (request: FastifyRequest, reply: FastifyReply): void => {
-    judge(request, reply);
+    try {
+      judge(request, reply);
+    } finally {
+      // Judged and answered (the answer is small): the body's share of the budget is free again.
+      request.releaseBudget?.();
+    }
   });
 }

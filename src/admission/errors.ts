@@ -17,6 +17,7 @@ export type RequestErrorCode =
   | 'MISSING_OBJECT'
   | 'DEADLINE_EXCEEDED'
   | 'BODY_TIMEOUT'
+  | 'OVERLOADED'
   | 'NOT_FOUND'
   | 'INTERNAL';
 

@@ -4,7 +4,8 @@
  */
 import { RequestError } from './errors.js';
 import type { FieldError } from '../backend/field-errors.js';
-import { errorBody, formatFieldError } from '../backend/field-errors.js';
+import { errorBody } from '../backend/field-errors.js';
+import { MAX_CAUSES } from '../backend/limits.js';
 
 export const REVIEW_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type ReviewVersion = (typeof REVIEW_VERSIONS)[number];
@@ -75,12 +76,15 @@ export interface DecodedReview {
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const optionalString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/** The API server's uids are 36 characters; a longer one is not echoed (answers stay small). */
+const MAX_UID_LENGTH = 256;
+
 /** Reads what can be read for an in-band refusal: the version and the uid. */
 export function peekEnvelope(body: unknown): { apiVersion: ReviewVersion; uid?: string } {
   if (!isObject(body)) return { apiVersion: 'admission.k8s.io/v1' };
   const apiVersion = REVIEW_VERSIONS.includes(body.apiVersion as ReviewVersion) ? (body.apiVersion as ReviewVersion) : 'admission.k8s.io/v1';
   const request = body.request;
-  const uid = isObject(request) && typeof request.uid === 'string' && request.uid.length > 0 ? request.uid : undefined;
+  const uid = isObject(request) && typeof request.uid === 'string' && request.uid.length > 0 && request.uid.length <= MAX_UID_LENGTH ? request.uid : undefined;
   return { apiVersion, uid };
 }
 
@@ -102,6 +106,7 @@ export function decodeReview(body: unknown): DecodedReview {
   const request = body.request;
   if (!isObject(request)) throw new RequestError('MISSING_REQUEST', 'AdmissionReview has no request');
   if (typeof request.uid !== 'string' || request.uid.length === 0) throw new RequestError('MISSING_UID', 'request.uid is missing');
+  if (request.uid.length > MAX_UID_LENGTH) throw new RequestError('BAD_REQUEST_FIELD', `request.uid is longer than ${MAX_UID_LENGTH} characters`);
   if (typeof request.operation !== 'string') throw new RequestError('BAD_REQUEST_FIELD', 'request.operation must be a string');
   const resource = isObject(request.resource)
     ? { group: optionalString(request.resource.group) ?? '', version: optionalString(request.resource.version) ?? '', resource: optionalString(request.resource.resource) ?? '' }
@@ -132,11 +137,15 @@ export function encodeReview(apiVersion: ReviewVersion, response: AdmissionRespo
   return JSON.stringify({ apiVersion, kind: 'AdmissionReview', response });
 }
 
-/** In-band refusal of a request that could not be judged (code 400, reason BadRequest). */
+/**
+ * In-band refusal of a request that could not be judged: code 400, reason BadRequest; or, when the
+ * webhook was too busy to read it (memory budget), code 429, reason TooManyRequests.
+ */
 export function badRequestVerdict(err: RequestError): Verdict {
+  const busy = err.httpStatus === 429;
   return {
     allowed: false,
-    status: { status: 'Failure', code: 400, reason: 'BadRequest', message: err.message },
+    status: { status: 'Failure', code: busy ? 429 : 400, reason: busy ? 'TooManyRequests' : 'BadRequest', message: err.message },
     auditAnnotations: { 'bad-request': err.code },
   };
 }
@@ -156,24 +165,47 @@ export interface InvalidTarget {
   name: string;
 }
 
+/** Longest field path and cause message in a denial (a field may carry a user's key of any length). */
+const MAX_FIELD_CHARS = 256;
+const MAX_CAUSE_MESSAGE_CHARS = 512;
+/** Bytes of the causes (and, separately, of the message) in one denial: the answer stays < 64 KiB. */
+const MAX_CAUSES_BYTES = 24 * 1024;
+
+const clip = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 3)}...`);
+
 /**
  * Denial in apimachinery's NewInvalid shape: kubectl prints `The Backend "x" is invalid:` and one
- * `* field: message` line per cause, so each cause message is complete on its own.
+ * `* field: message` line per cause, so each cause message is complete on its own. At most
+ * MAX_CAUSES causes (and MAX_CAUSES_BYTES of them); then one last cause `...: and N more`, and the
+ * message lists the same ones.
  */
 export function invalidStatus(target: InvalidTarget, errors: readonly FieldError[]): Status {
-  const rendered = errors.map(formatFieldError);
+  const causes: StatusCause[] = [];
+  const rendered: string[] = [];
+  let bytes = 0;
+  for (const e of errors) {
+    if (causes.length === MAX_CAUSES) break;
+    const cause = { reason: e.type, message: clip(errorBody(e), MAX_CAUSE_MESSAGE_CHARS), field: clip(e.field, MAX_FIELD_CHARS) };
+    // JSON-escaped UTF-8 size: control characters take six bytes each in the answer.
+    const size = Buffer.byteLength(JSON.stringify(cause));
+    if (causes.length > 0 && bytes + size > MAX_CAUSES_BYTES) break;
+    bytes += size;
+    causes.push(cause);
+    rendered.push(`${cause.field}: ${cause.message}`);
+  }
+  const more = errors.length - causes.length;
+  if (more > 0) {
+    const last = { reason: 'FieldValueTooMany', message: `and ${more} more`, field: '...' };
+    causes.push(last);
+    rendered.push(`${last.field}: ${last.message}`);
+  }
   const aggregate = rendered.length === 1 ? rendered[0]! : `[${rendered.join(', ')}]`;
-  const qualified = target.group ? `${target.kind}.${target.group}` : target.kind;
+  const qualified = clip(target.group ? `${target.kind}.${target.group}` : target.kind, MAX_FIELD_CHARS);
   return {
     status: 'Failure',
     code: 422,
     reason: 'Invalid',
-    message: `${qualified} ${JSON.stringify(target.name)} is invalid: ${aggregate}`,
-    details: {
-      name: target.name,
-      group: target.group,
-      kind: target.kind,
-      causes: errors.map((e) => ({ reason: e.type, message: errorBody(e), field: e.field })),
-    },
+    message: `${qualified} ${JSON.stringify(clip(target.name, MAX_FIELD_CHARS))} is invalid: ${aggregate}`,
+    details: { name: clip(target.name, MAX_FIELD_CHARS), group: clip(target.group, MAX_FIELD_CHARS), kind: clip(target.kind, MAX_FIELD_CHARS), causes },
   };
 }

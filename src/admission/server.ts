@@ -15,6 +15,7 @@ import { mutateRequest, validateRequest, type HandlerContext } from './handlers.
 import type { PolicyContext } from '../policies/evaluate.js';
 import { RequestError } from './errors.js';
 import { TurnBatcher } from './batch.js';
+import { defaultMemoryBudget, MemoryBudget } from './budget.js';
 
 export const DEFAULT_BODY_LIMIT = 7 * 1024 * 1024;
 export const DEFAULT_MAX_DEPTH = 100;
@@ -27,6 +28,10 @@ export interface AdmissionServerOptions {
   validation: ValidationOptions;
   bodyLimit?: number;
   maxDepth?: number;
+  /** Bytes of bodies read or judged at once (default: 4x bodyLimit); see budget.ts. */
+  memoryBudget?: number;
+  /** How long a request may wait for room in the budget (default DEFAULT_BUDGET_WAIT_MS). */
+  memoryBudgetWaitMs?: number;
   /** Extra readiness gates (e.g. shutting down, policy registry synced). */
   ready?: () => boolean;
   /** More AdmissionReview endpoints (e.g. the ConfigMap webhook). */
@@ -63,7 +68,13 @@ export function buildAdmissionServer(options: AdmissionServerOptions): App {
       options.metrics.internalErrors.inc({ source: 'batch' });
     },
   });
-  registerBodyReader(app, limits, batcher);
+  const budget = new MemoryBudget({
+    bytes: options.memoryBudget ?? defaultMemoryBudget(limits.bodyLimit),
+    bodyLimit: limits.bodyLimit,
+    ...(options.memoryBudgetWaitMs === undefined ? {} : { maxWaitMs: options.memoryBudgetWaitMs }),
+  });
+  options.metrics.watchAdmissionMemory(() => budget.inUse, () => budget.waiting, budget.capacity);
+  registerBodyReader(app, limits, batcher, { budget, onOverload: (outcome) => options.metrics.admissionOverload.inc({ outcome }) });
 
   const context = (): HandlerContext => ({
     schemas: options.registry.snapshot(),

@@ -10,6 +10,7 @@ import type { Operation } from 'fast-json-patch';
 import { dotted, isPlainObject } from './paths.js';
 import { hostnameSyntaxProblem } from './rules/hostnames.js';
 import { DEFAULT_MCP_PATH } from './rules/ports.js';
+import { MAX_PORTS } from './limits.js';
 
 export type { Operation };
 
@@ -58,8 +59,24 @@ export function applyBuiltInDefaults(object: unknown): string[] {
   return set;
 }
 
+/**
+ * More ports than the schema allows: the object is refused (TooMany), and defaulting each of a
+ * million ports would make a patch (and an answer) of hundreds of megabytes. Left alone.
+ */
+function tooManyPorts(object: unknown): boolean {
+  try {
+    const spec = isPlainObject(object) ? object['spec'] : undefined;
+    const destination = isPlainObject(spec) ? spec['destination'] : undefined;
+    const ports = isPlainObject(destination) ? destination['ports'] : undefined;
+    return Array.isArray(ports) && ports.length > MAX_PORTS;
+  } catch {
+    return false; // a throwing getter: the paths below cope with it
+  }
+}
+
 /** The defaulting patch for `object` (any value: never throws; idempotent; never touches a set field). */
 export function defaultBackend(object: unknown): DefaultingResult {
+  if (tooManyPorts(object)) return NOTHING;
   try {
     if (isPlainObject(object) && isJsonData(object, 0)) return builtInPatch(object);
   } catch {
@@ -166,6 +183,7 @@ function jsonFqdnSni(destination: Record<string, unknown>): string | undefined {
  * built-in ones) on a copy of `object` and returns one minimal patch from the original to the result.
  */
 export function defaultBackendWith(object: unknown, apply: (copy: unknown) => string[]): DefaultingResult {
+  if (tooManyPorts(object)) return NOTHING;
   try {
     // Both sides from the JSON text, so the patch is against exactly what the API server sent.
     const text = JSON.stringify(object);

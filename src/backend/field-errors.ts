@@ -1,3 +1,5 @@
+import { exceedsNodes } from './limits.js';
+
 /**
  * Kubernetes-style field errors (k8s.io/apimachinery/pkg/util/validation/field), rendered the way
  * the API server renders its own, so kubectl prints our denials like native validation failures.
@@ -143,10 +145,16 @@ const sortedKeys = (_key: string, v: unknown): unknown =>
     ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
     : v;
 
+/** Containers with more members than this are described, not printed (printing would copy them whole). */
+const MAX_PRINTED_NODES = 256;
+
 function renderValue(value: unknown): string {
   let text: string;
   if (value === null) text = 'null';
-  else if (typeof value === 'string') text = JSON.stringify(value);
+  else if (typeof value === 'string') text = JSON.stringify(value.length > MAX_VALUE_CHARS ? value.slice(0, MAX_VALUE_CHARS + 1) : value);
+  else if (typeof value === 'object' && exceedsNodes(value, MAX_PRINTED_NODES)) {
+    text = Array.isArray(value) ? `<array of ${value.length} items>` : `<object with ${Object.keys(value).length} keys>`;
+  }
   else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') text = String(value);
   else {
     try {
@@ -190,5 +198,12 @@ const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Stable order: by field path, then type, then message, so verdicts never depend on key order. */
 export function sortFieldErrors(errors: readonly FieldError[]): FieldError[] {
-  return [...errors].sort((a, b) => comparePaths(a.field, b.field) || cmp(a.type, b.type) || cmp(errorBody(a), errorBody(b)));
+  if (errors.length < 2) return [...errors];
+  const bodies = new Map<FieldError, string>();
+  const body = (e: FieldError): string => {
+    let text = bodies.get(e);
+    if (text === undefined) bodies.set(e, (text = errorBody(e)));
+    return text;
+  };
+  return [...errors].sort((a, b) => comparePaths(a.field, b.field) || cmp(a.type, b.type) || cmp(body(a), body(b)));
 }

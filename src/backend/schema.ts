@@ -8,6 +8,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsImport from 'ajv-formats';
 import { convertAjvErrors } from './ajv-errors.js';
 import type { Issue } from './issues.js';
+import { ALL_ERRORS_MAX_NODES, exceedsNodes, MAX_COLLECTED_ISSUES } from './limits.js';
 
 /** ajv-formats' default export is typed for CommonJS; under NodeNext it needs this cast. */
 const addFormats = addFormatsImport as unknown as (ajv: Ajv) => Ajv;
@@ -17,14 +18,27 @@ export const BACKEND_SCHEMA_URL = new URL('../../schemas/backend.schema.json', i
 
 export const BACKEND_SCHEMA: Readonly<Record<string, unknown>> = JSON.parse(readFileSync(BACKEND_SCHEMA_URL, 'utf8')) as Record<string, unknown>;
 
-const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
-addFormats(ajv as unknown as Ajv);
-const validateStructure = ajv.compile(BACKEND_SCHEMA);
+function compile(allErrors: boolean) {
+  const ajv = new Ajv2020({ allErrors, strict: true, verbose: true });
+  addFormats(ajv as unknown as Ajv);
+  return ajv.compile(BACKEND_SCHEMA);
+}
+const validateStructure = compile(true);
+/** The same schema, stopping at the first problem: for objects too large to collect every one. */
+const validateFirstProblem = compile(false);
 
-/** Structural problems of `object`, as issues scoped to the value each one is about. */
+/**
+ * Structural problems of `object`, as issues scoped to the value each one is about. The fail-fast
+ * pass decides valid or not (the hot path: a valid object is walked once, nothing counted); an
+ * invalid one is validated again collecting every problem, unless it has more than
+ * ALL_ERRORS_MAX_NODES nodes: then its first problem is all it gets (same verdict, bounded cost).
+ */
 export function schemaIssues(object: unknown): Issue[] {
-  if (validateStructure(object)) return [];
-  return convertAjvErrors(validateStructure.errors, '', { data: object }).map((c) => ({
+  if (validateFirstProblem(object)) return [];
+  const validate = exceedsNodes(object, ALL_ERRORS_MAX_NODES) ? validateFirstProblem : validateStructure;
+  if (validate !== validateFirstProblem && validate(object)) return []; // cannot happen: same schema
+  const errors = validate.errors && validate.errors.length > MAX_COLLECTED_ISSUES ? validate.errors.slice(0, MAX_COLLECTED_ISSUES) : validate.errors;
+  return convertAjvErrors(errors, '', { data: object }).map((c) => ({
     error: c.error,
     // A missing property is a fact about its parent object (Kubernetes ratchets `required` the same way).
     scope: [c.error.type === 'FieldValueRequired' ? c.at.slice(0, -1) : c.at],

@@ -2,14 +2,17 @@
  * Validation of a Backend / XBackendDestination: the JSON Schema for structure, the rules for
  * everything else, ratcheting on UPDATE. A pure function shared by the webhook and the offline CLI.
  */
-import { formatFieldError, invalid, sortFieldErrors, type FieldError } from './field-errors.js';
+import { errorBody, formatFieldError, invalid, sortFieldErrors, type FieldError } from './field-errors.js';
 import { Findings, type Issue } from './issues.js';
+import { MAX_COLLECTED_ISSUES } from './limits.js';
 import { DEFAULT_VALIDATION_OPTIONS, type ValidationOptions } from './options.js';
 import { isPlainObject, printable, unchangedAt } from './paths.js';
 import { checkDestination } from './rules/destination.js';
 import { checkExtensions } from './rules/extensions.js';
 import { schemaIssues } from './schema.js';
 import type { SchemaLookup } from '../schemas/registry.js';
+import type { ReferenceFrom } from '../references/grants.js';
+import { API_GROUP } from './types.js';
 
 export type BackendOperation = 'CREATE' | 'UPDATE';
 
@@ -18,6 +21,8 @@ export interface BackendValidationInput {
   oldObject?: unknown;
   /** Admission operation; ratcheting applies to UPDATE only. */
   operation: BackendOperation | (string & {});
+  /** The object's namespace (the request's); absent: metadata.namespace, else `default`. */
+  namespace?: string;
 }
 
 export interface BackendValidationResult {
@@ -63,18 +68,13 @@ function resolveOptionsOnce(options: Partial<ValidationOptions> | undefined): Va
     extraDeniedCidrs: Array.isArray(o.extraDeniedCidrs) && o.extraDeniedCidrs.every((x) => typeof x === 'string') ? o.extraDeniedCidrs : strings(o.extraDeniedCidrs, d.extraDeniedCidrs),
     mcpVersions: strings(o.mcpVersions, d.mcpVersions),
     unknownExtensionPolicy: o.unknownExtensionPolicy === 'warn' ? 'warn' : 'deny',
+    crossNamespaceRefs: o.crossNamespaceRefs === 'deny' || o.crossNamespaceRefs === 'allow' ? o.crossNamespaceRefs : 'reference-grant',
+    ...(o.referenceGrants && typeof o.referenceGrants.allows === 'function' ? { referenceGrants: o.referenceGrants } : {}),
   };
 }
 
-const errorKey = (e: FieldError): string => {
-  let value: string;
-  try {
-    value = JSON.stringify(e.badValue) ?? '';
-  } catch {
-    value = '';
-  }
-  return `${e.type}\u0000${e.field}\u0000${e.detail ?? ''}\u0000${value}`;
-};
+/** The rendered body (value printed bounded), not JSON.stringify of the value: that may be megabytes. */
+const errorKey = (e: FieldError): string => `${e.type}\u0000${e.field}\u0000${errorBody(e)}`;
 
 /** Schema findings win over a rule's finding at the same field: one verdict per field. */
 function merge(schema: readonly Issue[], rules: readonly Issue[]): readonly Issue[] {
@@ -91,11 +91,20 @@ function merge(schema: readonly Issue[], rules: readonly Issue[]): readonly Issu
   return out;
 }
 
+/** Who holds the object's references (for the cross-namespace rule). */
+function referrerOf(object: Record<string, unknown>, namespace: string | undefined): ReferenceFrom {
+  const meta = object['metadata'];
+  const own = isPlainObject(meta) && typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : undefined;
+  const kind = typeof object['kind'] === 'string' && object['kind'] !== '' ? object['kind'] : 'Backend';
+  // Offline, a manifest without a namespace lands in `default`, as kubectl apply puts it.
+  return { group: API_GROUP, kind, namespace: namespace || own || 'default' };
+}
+
 function run(input: BackendValidationInput, schemas: SchemaLookup, options: ValidationOptions): BackendValidationResult {
   const object = input.object;
   const findings = new Findings();
   if (isPlainObject(object)) {
-    const ctx = { findings, options, schemas };
+    const ctx = { findings, options, schemas, referrer: referrerOf(object, input.namespace) };
     const spec = object['spec'];
     if (isPlainObject(spec)) {
       checkDestination(ctx, spec['destination'], ['spec', 'destination']);
@@ -110,6 +119,10 @@ function run(input: BackendValidationInput, schemas: SchemaLookup, options: Vali
   for (const issue of issues) {
     const keep = ratchet && issue.scope.length > 0 && issue.scope.every((path) => unchangedAt(object, input.oldObject, path));
     (keep ? ratcheted : errors).push(issue.error);
+  }
+  // Problems past the collection bound were not looked at for ratcheting: never allow on that basis.
+  if (findings.dropped > 0 && errors.length === 0) {
+    errors.push(invalid('spec', undefined, `has more than ${MAX_COLLECTED_ISSUES} problems; fix the ones reported first`));
   }
   if (issues.length === 0 && findings.warnings.length === 0) return { errors, warnings: [], ratcheted };
   const sortedRatcheted = sortFieldErrors(ratcheted);

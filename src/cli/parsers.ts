@@ -29,6 +29,17 @@ export function parseByteSize(value: string): number {
   return n;
 }
 
+/** A size from 1Ki to 1Gi (the admission memory budget: several bodies). */
+export function parseMemorySize(value: string): number {
+  const m = /^\s*(\d+)\s*([kKmMgG]i?)?\s*$/.exec(value);
+  const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  const n = m && unit !== undefined ? Number(m[1]) * unit : NaN;
+  if (!Number.isSafeInteger(n) || n < 1024 || n > 1024 ** 3) {
+    throw new InvalidArgumentError('must be a size from 1Ki to 1Gi, e.g. 28Mi');
+  }
+  return n;
+}
+
 export function parseChoice<T extends string>(choices: readonly T[]): (value: string) => T {
   return (value) => {
     if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${choices.join(', ')}`);

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { PUBLISHED_MCP_VERSIONS, type ValidationOptions } from '../backend/options.js';
 import { defaultExtensionSchemaDir } from '../schemas/file-source.js';
 import { flag } from './option.js';
+import { CROSS_NAMESPACE_REFS_MODES, type CrossNamespaceRefsMode } from '../references/grants.js';
 import { DEFAULT_LOG_BUFFER_BYTES } from '../observability/log-sink.js';
 import {
   parseBoolean,
@@ -14,6 +15,7 @@ import {
   parseDuration,
   parseIntInRange,
   parseMcpVersion,
+  parseMemorySize,
   parsePortOrZero,
   repeatable,
 } from './parsers.js';
@@ -35,6 +37,7 @@ type RawServeOptions = Omit<ServeConfig, 'trustedNamespaces' | 'validation' | 'a
   deniedCidr?: string[];
   mcpVersion?: string[];
   unknownExtensionPolicy: ValidationOptions['unknownExtensionPolicy'];
+  crossNamespaceRefs: CrossNamespaceRefsMode;
 };
 
 export function serveCommand(): Command {
@@ -57,11 +60,13 @@ export function serveCommand(): Command {
     .addOption(flag('--metrics-port <port>', 'plain-HTTP port for /metrics, /healthz, /readyz (0: off)').argParser(parsePortOrZero).default(9090))
     .addOption(flag('--metrics-host <address>', 'address for the metrics listener').default('0.0.0.0'))
     .addOption(flag('--body-limit <size>', 'largest accepted request body (7Mi: an UPDATE carries two objects)').argParser(parseByteSize).default(7 * 1024 * 1024))
+    .addOption(flag('--admission-memory-budget <size>', 'bytes of request bodies read or judged at once; past it requests wait briefly, then get code 429 (default: 4x --body-limit)').argParser(parseMemorySize))
     .addOption(flag('--max-depth <levels>', 'deepest JSON nesting accepted').argParser(parseIntInRange(16, 1000)).default(100))
     .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
     .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
     .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
     .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
+    .addOption(flag('--cross-namespace-refs <mode>', 'Secret/ConfigMap references into other namespaces: deny, reference-grant (allowed by a Gateway API ReferenceGrant there) or allow').argParser(parseChoice(CROSS_NAMESPACE_REFS_MODES)).default('reference-grant'))
     .addOption(flag('--log-level <level>', 'log level').argParser(parseChoice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const)).default('info'))
     .addOption(flag('--log-buffer-size <size>', 'log output held while stdout is slow; past it lines are dropped and counted').argParser(parseByteSize).default(DEFAULT_LOG_BUFFER_BYTES, '1Mi'))
     .addOption(flag('--shutdown-delay-seconds <s>', 'keep answering this long after SIGTERM while endpoints drain').argParser(parseIntInRange(0, 300)).default(10))
@@ -86,9 +91,12 @@ export function serveCommand(): Command {
 }
 
 export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
-  const { trustedNamespace, clusterDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, auditInterval, ...sameAsFlags } = raw;
+  const { trustedNamespace, clusterDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, crossNamespaceRefs, auditInterval, ...sameAsFlags } = raw;
   if ((sameAsFlags.tlsCertFile === undefined) !== (sameAsFlags.tlsKeyFile === undefined)) {
     throw new UsageError('--tls-cert-file and --tls-key-file go together');
+  }
+  if (sameAsFlags.admissionMemoryBudget !== undefined && sameAsFlags.admissionMemoryBudget < sameAsFlags.bodyLimit) {
+    throw new UsageError(`--admission-memory-budget (${sameAsFlags.admissionMemoryBudget} bytes) must be at least --body-limit (${sameAsFlags.bodyLimit} bytes)`);
   }
   return {
     ...sameAsFlags,
@@ -99,6 +107,7 @@ export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
       extraDeniedCidrs: deniedCidr ?? [],
       mcpVersions: mcpVersion ?? PUBLISHED_MCP_VERSIONS,
       unknownExtensionPolicy,
+      crossNamespaceRefs,
     },
   };
 }

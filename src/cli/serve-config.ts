@@ -20,6 +20,8 @@ export interface ServeConfig {
   metricsPort: number;
   metricsHost: string;
   bodyLimit: number;
+  /** Bytes of bodies read or judged at once; undefined: 4x bodyLimit. */
+  admissionMemoryBudget?: number;
   maxDepth: number;
   validation: ValidationOptions;
   logLevel: string;

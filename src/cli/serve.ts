@@ -20,6 +20,7 @@ import { auditRoute, startAudit } from '../audit/startup.js';
 import { prepareServingTls } from './serve-tls.js';
 import type { ServeConfig } from './serve-config.js';
 import { UsageError } from './usage-error.js';
+import type { KubeReferenceGrantCache } from '../references/kube-grants.js';
 
 /**
  * JSON lines on stdout through a LogSink: batched (a write per line cost a fifth of an admission's
@@ -28,6 +29,23 @@ import { UsageError } from './usage-error.js';
  */
 export function createLogger(level: string, sink: LogSink = stdoutLogSink()): Logger {
   return pino({ level, base: { app: 'backend-webhook' }, timestamp: cachedIsoTime() }, sink);
+}
+
+/**
+ * ReferenceGrants for cross-namespace references: watched in the cluster (--schema-source
+ * kubernetes) when --cross-namespace-refs is reference-grant; otherwise there are none to read.
+ */
+async function startReferenceGrants(config: ServeConfig, logger: Logger): Promise<{ cache?: KubeReferenceGrantCache; isReady(): boolean }> {
+  const mode = config.validation.crossNamespaceRefs ?? 'reference-grant';
+  if (mode !== 'reference-grant') return { isReady: () => true };
+  if (config.schemaSource !== 'kubernetes') {
+    logger.info('no cluster (--schema-source files): no ReferenceGrants, so cross-namespace Secret and ConfigMap references are refused');
+    return { isReady: () => true };
+  }
+  const { KubeReferenceGrantCache } = await import('../references/kube-grants.js');
+  const cache = new KubeReferenceGrantCache({ logger, ...(config.kubeconfig === undefined ? {} : { kubeconfigPath: config.kubeconfig }) });
+  await cache.start();
+  return { cache, isReady: () => cache.hasSynced() };
 }
 
 export async function runServe(config: ServeConfig): Promise<void> {
@@ -48,17 +66,21 @@ export async function runServe(config: ServeConfig): Promise<void> {
   const tls = await prepareServingTls(config, logger, metrics);
   const registry = await startSchemaRegistry(config, logger, metrics);
   const policies = await startPolicies(config, logger, metrics);
-  const audit = await startAudit(config, { logger, metrics, schemas: registry, policies });
+  const grants = await startReferenceGrants(config, logger);
+  // One options object for the server's life (validation resolves it once); grants are a live lookup.
+  const validation = grants.cache ? { ...config.validation, referenceGrants: grants.cache } : config.validation;
+  const audit = await startAudit({ ...config, validation }, { logger, metrics, schemas: registry, policies });
 
   const app = buildAdmissionServer({
     tls: tls.serverOptions,
     logger,
     metrics,
     registry,
-    validation: config.validation,
+    validation,
     bodyLimit: config.bodyLimit,
+    ...(config.admissionMemoryBudget === undefined ? {} : { memoryBudget: config.admissionMemoryBudget }),
     maxDepth: config.maxDepth,
-    ready: () => policies.isReady() && !shutdown.isDraining,
+    ready: () => policies.isReady() && grants.isReady() && !shutdown.isDraining,
     policies: policyContextFor(policies.registry, policies.namespaces, metrics),
     plugins: [policiesRoute(policies.registry), auditRoute(audit)],
     extraEndpoints: [
@@ -68,7 +90,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
       }),
     ],
   });
-  const ready = (): boolean => isServing(app) && registry.isReady() && policies.isReady() && !shutdown.isDraining;
+  const ready = (): boolean => isServing(app) && registry.isReady() && policies.isReady() && grants.isReady() && !shutdown.isDraining;
 
   const metricsApp = config.metricsPort > 0 ? buildMetricsServer({ metrics, health: { ready } }) : undefined;
   const shutdown = new ShutdownController({
@@ -76,7 +98,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
     logger,
     delayMs: config.shutdownDelaySeconds * 1000,
     graceMs: config.shutdownGraceSeconds * 1000,
-    cleanups: [() => tls.stop(), () => audit.stop(), () => registry.stop(), () => policies.stop(), async () => metricsApp?.close()],
+    cleanups: [() => tls.stop(), () => audit.stop(), () => registry.stop(), () => policies.stop(), async () => grants.cache?.stop(), async () => metricsApp?.close()],
     // The last lines get what is left of delay + grace (at most a second) to reach stdout.
     flushLogs: (withinMs) => logSink.drain(Math.min(withinMs, 1000)),
     exit: (code) => process.exit(code),

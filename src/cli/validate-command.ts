@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { PUBLISHED_MCP_VERSIONS } from '../backend/options.js';
 import type { OutputFormat } from '../offline/render.js';
 import { flag } from './option.js';
+import { CROSS_NAMESPACE_REFS_MODES, type CrossNamespaceRefsMode } from '../references/grants.js';
 import { parseBoolean, parseChoice, parseCidr, parseDnsSubdomain, parseMcpVersion, repeatable } from './parsers.js';
 import { UsageError } from './usage-error.js';
 
@@ -20,6 +21,7 @@ interface RawValidateOptions {
   deniedCidr?: string[];
   mcpVersion?: string[];
   unknownExtensionPolicy: 'deny' | 'warn';
+  crossNamespaceRefs: CrossNamespaceRefsMode;
 }
 
 // Kept here (not imported from render.ts) so building the command loads nothing heavy.
@@ -57,6 +59,7 @@ export function validateCommand(): Command {
     .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
     .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
     .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
+    .addOption(flag('--cross-namespace-refs <mode>', 'Secret/ConfigMap references into other namespaces: deny, reference-grant (allowed by a ReferenceGrant in the input) or allow').argParser(parseChoice(CROSS_NAMESPACE_REFS_MODES)).default('reference-grant'))
     .action(async (paths: string[], raw: RawValidateOptions, command: Command) => {
       if (paths.length === 0) throw new UsageError('validate needs files, directories, or - for standard input');
       if (raw.against?.includes('-')) throw new UsageError('--against reads files or directories, not standard input');
@@ -77,6 +80,7 @@ export function validateCommand(): Command {
           extraDeniedCidrs: raw.deniedCidr ?? [],
           mcpVersions: raw.mcpVersion ?? PUBLISHED_MCP_VERSIONS,
           unknownExtensionPolicy: raw.unknownExtensionPolicy,
+          crossNamespaceRefs: raw.crossNamespaceRefs,
         },
         strict,
         showDefaults,

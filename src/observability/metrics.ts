@@ -57,6 +57,37 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** The admission memory budget (admission/budget.ts): requests that waited for room, or were refused (429). */
+  readonly admissionOverload = new Counter({
+    name: 'backend_webhook_admission_overload_total',
+    help: 'Admission requests that waited for the memory budget (outcome=waited) or were refused with code 429 (outcome=refused).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private admissionMemory: { inUse: () => number; waiting: () => number; capacity: number } | undefined;
+
+  readonly admissionMemoryBytes = new Gauge({
+    name: 'backend_webhook_admission_memory_bytes',
+    help: 'Bytes of request bodies being read or judged (state=in_use), and the budget for them (state=capacity).',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: () => {
+      if (!this.admissionMemory) return;
+      this.admissionMemoryBytes.set({ state: 'in_use' }, this.admissionMemory.inUse());
+      this.admissionMemoryBytes.set({ state: 'capacity' }, this.admissionMemory.capacity);
+    },
+  });
+
+  readonly admissionMemoryWaiting = new Gauge({
+    name: 'backend_webhook_admission_memory_waiting',
+    help: 'Admission requests waiting for room in the memory budget.',
+    registers: [this.registry],
+    collect: () => {
+      if (this.admissionMemory) this.admissionMemoryWaiting.set(this.admissionMemory.waiting());
+    },
+  });
+
   /** Our own failures: a processor that threw (source=processor), a stray rejection (source=process). */
   readonly internalErrors = new Counter({
     name: 'backend_webhook_internal_errors_total',
@@ -148,6 +179,11 @@ export class Metrics {
       this.logLinesDropped.inc(total - this.logDropsReported);
       this.logDropsReported = total;
     }
+  }
+
+  /** Reports the admission memory budget in admissionMemoryBytes (read when scraped). */
+  watchAdmissionMemory(inUse: () => number, waiting: () => number, capacity: number): void {
+    this.admissionMemory = { inUse, waiting, capacity };
   }
 
   /** A counter of admissionRequests for one label set: `tally.count++` on the request path. */

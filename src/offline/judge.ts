@@ -15,6 +15,7 @@ import jsonPatch from 'fast-json-patch';
 import { API_GROUP, API_VERSION, SERVED_KINDS } from '../backend/types.js';
 import type { InputDocument, ObjectLocation } from './documents.js';
 import { isConfigMap } from './labelled-configmaps.js';
+import { isReferenceGrant } from '../references/grants.js';
 
 export type Outcome = 'valid' | 'invalid' | 'skipped';
 
@@ -161,7 +162,8 @@ function fromVerdict(doc: InputDocument, ref: ObjectRef, verdict: Verdict, defau
 
 function skipped(doc: InputDocument, ref: ObjectRef, gvk: GroupVersionKind, ctx: JudgeContext): ObjectResult {
   const what = `${ref.apiVersion || '<no apiVersion>'} ${ref.kind || '<no kind>'}`;
-  if (ctx.strict) {
+  // ReferenceGrants are read as input (they allow cross-namespace references), never refused as unjudged.
+  if (ctx.strict && !isReferenceGrant(doc.object)) {
     const field = ref.kind && !ref.apiVersion ? 'apiVersion' : 'kind';
     return {
       location: doc,

@@ -10,6 +10,7 @@ import { extensionSchemaReviewer } from '../schemas/configmap.js';
 import { documentsFromText, type InputDocument } from './documents.js';
 import { gvkOf, identityOf, judgeDocuments } from './judge.js';
 import { isServedKind } from '../admission/filters.js';
+import { ReferenceGrantIndex } from '../references/grants.js';
 import { loadOfflinePolicies } from './policies.js';
 import type { InputProblem } from './problems.js';
 import { readInputs, type ReadInputsOptions } from './read-input.js';
@@ -58,8 +59,10 @@ export async function judgeOfflineDocuments(
   const policies = await loadOfflinePolicies(documents, config.policyDirs ?? []);
   problems.push(...policies.problems);
 
+  // ReferenceGrants in the input are the only grants offline (there is no cluster to ask).
+  const validation = { ...config.validation, referenceGrants: ReferenceGrantIndex.fromObjects(documents.map((d) => d.object)) };
   const results = judgeDocuments(documents, {
-    handler: { schemas: schemas.lookup, options: config.validation, ...(policies.context ? { policies: policies.context } : {}) },
+    handler: { schemas: schemas.lookup, options: validation, ...(policies.context ? { policies: policies.context } : {}) },
     configMapReviewers: offlineConfigMapReviewers(schemas.lookup),
     strict: config.strict,
     showDefaults: config.showDefaults,

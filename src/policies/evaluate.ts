@@ -6,6 +6,7 @@
 import { type FieldError, forbidden, invalid, required, sortFieldErrors } from '../backend/field-errors.js';
 import { dotted, isPlainObject, unchangedAt, type Segments } from '../backend/paths.js';
 import { boundedWarning, ratchetWarning } from '../backend/validate.js';
+import { MAX_EXTENSIONS, MAX_PORTS } from '../backend/limits.js';
 import { extensionKind, type PolicyAction, type PolicyDocument } from './format.js';
 import {
   compareSpecificity,
@@ -102,14 +103,15 @@ function portsOf(object: unknown): Ports {
   const dest = isPlainObject(spec) ? spec['destination'] : undefined;
   const ports = isPlainObject(dest) ? dest['ports'] : undefined;
   if (!Array.isArray(ports)) return [];
-  return ports.flatMap((port: unknown, i) => (isPlainObject(port) ? [{ at: ['spec', 'destination', 'ports', i] as Segments, port }] : []));
+  // Past MAX_PORTS the object is refused (TooMany) whatever policies say: judge no more than that.
+  return (ports.length > MAX_PORTS ? ports.slice(0, MAX_PORTS) : ports).flatMap((port: unknown, i) => (isPlainObject(port) ? [{ at: ['spec', 'destination', 'ports', i] as Segments, port }] : []));
 }
 
 function extensionsOf(object: unknown): Array<{ at: Segments; type: string }> {
   const spec = isPlainObject(object) ? object['spec'] : undefined;
   const exts = isPlainObject(spec) ? spec['extensions'] : undefined;
   if (!Array.isArray(exts)) return [];
-  return exts.flatMap((e: unknown, i) => (isPlainObject(e) && typeof e['type'] === 'string' ? [{ at: ['spec', 'extensions', i] as Segments, type: e['type'] }] : []));
+  return (exts.length > MAX_EXTENSIONS ? exts.slice(0, MAX_EXTENSIONS) : exts).flatMap((e: unknown, i) => (isPlainObject(e) && typeof e['type'] === 'string' ? [{ at: ['spec', 'extensions', i] as Segments, type: e['type'] }] : []));
 }
 
 /** A type without `:vN` stands for every version of its kind. */

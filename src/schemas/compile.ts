@@ -198,6 +198,14 @@ export function compileExtensionSchema(text: string, limits: SchemaCompileLimits
     if ((validate as { $async?: unknown }).$async === true) {
       return { ok: false, error: { code: 'InvalidSchema', message: 'not a compilable schema: $async schemas are not supported (validation must be synchronous)' } };
     }
+    // The fail-fast twin is compiled only when a config too large for allErrors arrives (rare).
+    let firstProblem: ExtensionConfigValidator | undefined;
+    Object.defineProperty(validate, 'firstProblem', {
+      get: (): ExtensionConfigValidator => {
+        firstProblem ??= newAjv(parsed.draft, { ...AJV_OPTIONS, allErrors: false, validateSchema: false }).compile(parsed.schema) as ExtensionConfigValidator;
+        return firstProblem;
+      },
+    });
     return { ok: true, validate: validate as ExtensionConfigValidator, draft: parsed.draft };
   } catch (err) {
     if (err instanceof UnsupportedPatternError) return { ok: false, error: { code: 'UnsupportedPattern', message: err.message } };

@@ -8,6 +8,11 @@
 export interface ExtensionConfigValidator {
   (config: unknown): boolean;
   errors?: ExtensionConfigError[] | null;
+  /**
+   * The same schema, stopping at the first error (compiled on first use): for configs too large to
+   * collect every error of. Absent: callers use the validator itself.
+   */
+  readonly firstProblem?: ExtensionConfigValidator;
 }
 
 export interface ExtensionConfigError {

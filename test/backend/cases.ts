@@ -7,6 +7,23 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FieldErrorType } from '../../src/backend/field-errors.js';
 import type { ValidationOptions } from '../../src/backend/options.js';
 import { MapSchemaLookup, type ExtensionConfigValidator, type ExtensionSchema, type SchemaLookup } from '../../src/schemas/registry.js';
+import { ReferenceGrantIndex } from '../../src/references/grants.js';
+
+/** ReferenceGrants: team-a's Backends may use Secret client-cert in certs, and any ConfigMap in pki. */
+export const GRANTS = ReferenceGrantIndex.fromObjects([
+  {
+    apiVersion: 'gateway.networking.k8s.io/v1beta1',
+    kind: 'ReferenceGrant',
+    metadata: { name: 'team-a-client-cert', namespace: 'certs' },
+    spec: { from: [{ group: 'ainetworking.prototype.x-k8s.io', kind: 'Backend', namespace: 'team-a' }], to: [{ group: '', kind: 'Secret', name: 'client-cert' }] },
+  },
+  {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'ReferenceGrant',
+    metadata: { name: 'team-a-cas', namespace: 'pki' },
+    spec: { from: [{ group: 'ainetworking.prototype.x-k8s.io', kind: 'Backend', namespace: 'team-a' }], to: [{ group: '', kind: 'ConfigMap' }] },
+  },
+]);
 
 export interface BackendCase {
   name: string;
@@ -133,14 +150,50 @@ const VALID: BackendCase[] = [
   { name: 'valid: MCP version from configured list', object: backend(service(undefined, [mcpPort({ version: '2027-01-15' })])), options: { mcpVersions: ['2027-01-15'] }, expectErrors: [] },
   { name: 'valid: MCP path "/" and percent-encoding', object: backend(service(undefined, [mcpPort({ path: '/a%20b/c:d@e/' }), port({ number: 80, protocol: 'MCP', protocolOptions: { mcp: { path: '/' } } })])), expectErrors: [] },
   { name: 'valid: Mutual with clientCertificateRef', object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { name: 'client-cert' } }), expectErrors: [] },
-  { name: 'valid: clientCertificateRef with explicit group, kind and namespace', object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { group: '', kind: 'Secret', name: 'client-cert', namespace: 'certs' } }), expectErrors: [] },
+  { name: 'valid: clientCertificateRef with explicit group, kind and namespace', object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { group: '', kind: 'Secret', name: 'client-cert', namespace: 'team-a' } }), expectErrors: [] },
+  // Revision 2: references into other namespaces need a ReferenceGrant there (issue 12.4).
+  {
+    name: 'invalid: clientCertificateRef in another namespace without a ReferenceGrant',
+    object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { name: 'client-cert', namespace: 'certs' } }),
+    expectErrors: [{ field: 'spec.destination.ports[0].tls.clientCertificateRef.namespace', type: 'FieldValueForbidden' }],
+  },
+  {
+    name: 'valid: clientCertificateRef in another namespace that a ReferenceGrant allows',
+    object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { name: 'client-cert', namespace: 'certs' } }),
+    options: { referenceGrants: GRANTS },
+    expectErrors: [],
+  },
+  {
+    name: 'invalid: a ReferenceGrant for another name does not allow this one',
+    object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { name: 'other-cert', namespace: 'certs' } }),
+    options: { referenceGrants: GRANTS },
+    expectErrors: [{ field: 'spec.destination.ports[0].tls.clientCertificateRef.namespace', type: 'FieldValueForbidden' }],
+  },
+  {
+    name: 'invalid: --cross-namespace-refs deny ignores ReferenceGrants',
+    object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { name: 'client-cert', namespace: 'certs' } }),
+    options: { referenceGrants: GRANTS, crossNamespaceRefs: 'deny' },
+    expectErrors: [{ field: 'spec.destination.ports[0].tls.clientCertificateRef.namespace', type: 'FieldValueForbidden' }],
+  },
+  {
+    name: 'valid: --cross-namespace-refs allow',
+    object: tlsBackend({ mode: 'Simple', caBundleRef: [{ kind: 'ConfigMap', name: 'ca', namespace: 'pki' }] }),
+    options: { crossNamespaceRefs: 'allow' },
+    expectErrors: [],
+  },
+  {
+    name: 'invalid: caBundleRef ConfigMap and Secret in other namespaces (only the granted kind passes)',
+    object: tlsBackend({ mode: 'Simple', caBundleRef: [{ kind: 'ConfigMap', name: 'ca', namespace: 'pki' }, { kind: 'Secret', name: 'ca', namespace: 'pki' }] }),
+    options: { referenceGrants: GRANTS },
+    expectErrors: [{ field: 'spec.destination.ports[0].tls.caBundleRef[1].namespace', type: 'FieldValueForbidden' }],
+  },
   {
     name: 'valid: caBundleRef of every kind',
     object: tlsBackend({
       mode: 'Simple',
       caBundleRef: [
         { kind: 'ConfigMap', name: 'ca' },
-        { group: '', kind: 'Secret', name: 'ca-secret', namespace: 'pki' },
+        { group: '', kind: 'Secret', name: 'ca-secret', namespace: 'team-a' },
         { group: 'certificates.k8s.io', kind: 'ClusterTrustBundle', name: 'example.com:signer:bundle' },
       ],
     }),

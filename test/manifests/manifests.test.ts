@@ -490,11 +490,15 @@ describe('RBAC', () => {
     ]);
   });
 
-  it('cluster-wide: only get/patch on our own two webhook configurations, and reading namespaces', () => {
-    expect(clusterRoles.map((r) => r.metadata.name).sort()).toEqual([NAME, `${NAME}-audit`, `${NAME}-namespace-reader`]);
+  it('cluster-wide: only get/patch on our own two webhook configurations, and reading namespaces and ReferenceGrants', () => {
+    expect(clusterRoles.map((r) => r.metadata.name).sort()).toEqual([NAME, `${NAME}-audit`, `${NAME}-namespace-reader`, `${NAME}-reference-grant-reader`]);
     // Policy namespace selectors need namespace labels: read-only, namespaces and nothing else.
     expect(rules(findOne(manifests, 'ClusterRole', `${NAME}-namespace-reader`))).toEqual([
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    // Cross-namespace references need ReferenceGrants: read-only, referencegrants and nothing else.
+    expect(rules(findOne(manifests, 'ClusterRole', `${NAME}-reference-grant-reader`))).toEqual([
+      { apiGroups: ['gateway.networking.k8s.io'], resources: ['referencegrants'], verbs: ['get', 'list', 'watch'] },
     ]);
     const clusterRules = rules(findOne(manifests, 'ClusterRole', NAME));
     for (const rule of clusterRules) {

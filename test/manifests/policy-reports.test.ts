@@ -11,18 +11,17 @@ import { describe, expect, it } from 'vitest';
 import { reportBodies, reportObject } from '../../src/audit/policy-report.js';
 import { REPO } from '../support/built-program.js';
 import { kubectl } from '../support/kubectl.js';
-import { requireTool } from '../support/tools.js';
+import { describeWithTool } from '../support/external-tool.js';
 
-const KUBECTL = requireTool('kubectl', "Debian's kubernetes-client package; .ci/run installs it");
 const crd = parseYaml(readFileSync(join(REPO, 'manifests/policy-reports/crd-policyreports.yaml'), 'utf8'));
 
-describe('policy-reports component', () => {
-  it.skipIf(KUBECTL === undefined)('renders from an overlay (resources + components) with the CRD added', { timeout: 60_000 }, async () => {
+describeWithTool('kubectl', 'policy-reports component through kustomize', () => {
+  it('renders from an overlay (resources + components) with the CRD added', { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bw-overlay-'));
     try {
       const manifests = relative(dir, join(REPO, 'manifests'));
       writeFileSync(join(dir, 'kustomization.yaml'), `resources: [${manifests}]\ncomponents: [${manifests}/policy-reports]\n`);
-      const result = await kubectl(KUBECTL!, ['kustomize', dir], { home: dir });
+      const result = await kubectl('kubectl', ['kustomize', dir], { home: dir });
       expect(result.stderr).toBe('');
       const kinds = parseAllDocuments(result.stdout).map((d) => d.toJS() as { kind: string; metadata: { name: string } });
       expect(kinds.filter((k) => k.kind === 'CustomResourceDefinition').map((k) => k.metadata.name).sort()).toEqual([
@@ -34,7 +33,9 @@ describe('policy-reports component', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+}, ['version', '--client']);
 
+describe('policy-reports component', () => {
   it('the reports the audit writes validate against the CRD schema', () => {
     const schema = crd.spec.versions[0].schema.openAPIV3Schema;
     const validate = new Ajv({ strict: false }).compile(schema);

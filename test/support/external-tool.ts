@@ -20,9 +20,9 @@ export function toolAvailable(command: string, probe: readonly string[] = ['--ve
 }
 
 /** `describe` when the tool runs; otherwise a failing test under CI=true, a skipped suite elsewhere. */
-export function describeWithTool(command: string, title: string, body: () => void, probe?: readonly string[]): void {
+export function describeWithTool(command: string, title: string, body: () => void, probe?: readonly string[], options: { timeout?: number } = {}): void {
   if (toolAvailable(command, probe)) {
-    describe(title, body);
+    describe(title, options, body);
     return;
   }
   if (process.env['CI'] === 'true') {

@@ -146,6 +146,13 @@ export class FakeApiServer {
     if (!this.store.has(resourceKey(rt))) this.store.set(resourceKey(rt), new Map());
   }
 
+  /** Stops serving a resource type (a CRD deleted): its paths answer 404 from now on. */
+  removeResource(rt: ResourceType): void {
+    this.types.delete(resourceKey(rt));
+    this.store.delete(resourceKey(rt));
+    this.closeWatches();
+  }
+
   /** Writes a kubeconfig for this server into dir and returns its path. */
   writeKubeconfig(dir: string, fileName = 'kubeconfig.yaml'): string {
     const file = path.join(dir, fileName);

@@ -9,15 +9,15 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureBuilt, runProgram, startProgram, type RunningProgram } from '../support/built-program.js';
 import { kubectl, writeKubeconfig } from '../support/kubectl.js';
-import { requireTool, toolVersion } from '../support/tools.js';
+import { describeWithTool } from '../support/external-tool.js';
 import { legacyCa, legacyLeaf } from './legacy-certs.js';
 
-const KUBECTL = requireTool('kubectl', "Debian's kubernetes-client package; .ci/run installs it");
+const KUBECTL = 'kubectl';
 
-describe.skipIf(KUBECTL === undefined)(`Go TLS client (${KUBECTL ? toolVersion(KUBECTL, ['version', '--client']) : 'kubectl missing'})`, { timeout: 120_000 }, () => {
+describeWithTool(KUBECTL, 'Go TLS client (kubectl)', () => {
   let root: string;
   const programs: RunningProgram[] = [];
 
@@ -41,7 +41,7 @@ describe.skipIf(KUBECTL === undefined)(`Go TLS client (${KUBECTL ? toolVersion(K
   async function healthz(host: string, port: number, caFile: string) {
     const name = `c${Math.random().toString(36).slice(2, 8)}`;
     const config = writeKubeconfig(root, name, { server: `https://${host}:${port}`, caPem: readFileSync(caFile, 'utf8') });
-    return kubectl(KUBECTL!, ['--kubeconfig', config, '--request-timeout', '20s', 'get', '--raw', '/healthz'], { home: root });
+    return kubectl(KUBECTL, ['--kubeconfig', config, '--request-timeout', '20s', 'get', '--raw', '/healthz'], { home: root });
   }
 
   const OK = /"status":\s*"ok"/;
@@ -147,4 +147,4 @@ describe.skipIf(KUBECTL === undefined)(`Go TLS client (${KUBECTL ? toolVersion(K
     const code = await Promise.race([program.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 30_000))]);
     expect(code).toBe(2);
   });
-});
+}, ['version', '--client'], { timeout: 120_000 });

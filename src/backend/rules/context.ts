@@ -2,11 +2,14 @@
 import type { Findings } from '../issues.js';
 import type { ValidationOptions } from '../options.js';
 import type { SchemaLookup } from '../../schemas/registry.js';
+import type { ReferenceFrom } from '../../references/grants.js';
 
 export interface RuleContext {
   readonly findings: Findings;
   readonly options: ValidationOptions;
   readonly schemas: SchemaLookup;
+  /** The judged object's group, kind and namespace (references are checked from there); absent: not checked. */
+  readonly referrer?: ReferenceFrom;
 }
 
 /** The key is set (JSON null counts as set; the schema reports its type). */

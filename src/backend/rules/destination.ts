@@ -6,6 +6,7 @@ import { destinationHostnameProblem } from './hostnames.js';
 import { ipAddressProblem } from './ip.js';
 import { dns1035LabelProblem, dns1123LabelProblem, MAX_LABEL, MAX_SUBDOMAIN } from './names.js';
 import { checkPort } from './ports.js';
+import { MAX_PORTS } from '../limits.js';
 
 export const DESTINATION_TYPES = ['Fqdn', 'Ip', 'Service'] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
@@ -93,7 +94,8 @@ function checkPorts(ctx: RuleContext, dest: Record<string, unknown>, at: Segment
   const ports = dest['ports'];
   if (!Array.isArray(ports)) return;
   const firstByNumber = new Map<number, number>();
-  ports.forEach((port: unknown, i) => {
+  // Past MAX_PORTS the list is refused (TooMany, from the schema): the rest is not judged.
+  (ports.length > MAX_PORTS ? ports.slice(0, MAX_PORTS) : ports).forEach((port: unknown, i) => {
     if (!isPlainObject(port)) return;
     const portAt = [...at, 'ports', i];
     checkPort(ctx, port, portAt, type);

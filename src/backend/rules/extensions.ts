@@ -6,6 +6,7 @@ import { extensionTypeProblem } from '../../schemas/configmap.js';
 import type { ExtensionSchema } from '../../schemas/registry.js';
 import { asString, isSet, type RuleContext } from './context.js';
 import { dns1123LabelProblem, MAX_LABEL } from './names.js';
+import { ALL_ERRORS_MAX_NODES, exceedsNodes, MAX_COLLECTED_ISSUES, MAX_EXTENSIONS } from '../limits.js';
 
 const MAX_TYPE_LENGTH = 330;
 /** Warnings stay under kubectl's 120-character comfort zone. */
@@ -24,8 +25,11 @@ function checkRawConfig(ctx: RuleContext, ext: Record<string, unknown>, at: Segm
   // Absent rawConfig is an empty config: a schema with required properties still applies.
   const config = isSet(ext, 'rawConfig') ? ext['rawConfig'] : {};
   let ok: boolean | undefined;
+  let validate = schema.validate;
   try {
-    ok = schema.validate(config);
+    // A large config, or one judged after enough problems are collected, gets its first error only.
+    if (ctx.findings.full || exceedsNodes(config, ALL_ERRORS_MAX_NODES)) validate = schema.validate.firstProblem ?? validate;
+    ok = validate(config);
   } catch {
     ok = undefined;
   }
@@ -36,7 +40,8 @@ function checkRawConfig(ctx: RuleContext, ext: Record<string, unknown>, at: Segm
     ctx.findings.report(invalid(dotted(configAt), undefined, 'could not be checked against the schema registered for this type'), scope);
     return;
   }
-  const errors = convertAjvErrors(schema.validate.errors, dotted(configAt), { data: config, pathStyle: 'pointer' });
+  const raw = validate.errors && validate.errors.length > MAX_COLLECTED_ISSUES ? validate.errors.slice(0, MAX_COLLECTED_ISSUES) : validate.errors;
+  const errors = convertAjvErrors(raw, dotted(configAt), { data: config, pathStyle: 'pointer' });
   if (errors.length === 0) {
     ctx.findings.report(invalid(dotted(configAt), undefined, 'does not match the schema registered for this type'), scope);
   }
@@ -74,7 +79,9 @@ function checkType(ctx: RuleContext, ext: Record<string, unknown>, at: Segments)
 export function checkExtensions(ctx: RuleContext, extensions: unknown, at: Segments): void {
   if (!Array.isArray(extensions)) return;
   const firstByName = new Map<string, number>();
-  extensions.forEach((ext: unknown, i) => {
+  // Past MAX_EXTENSIONS the list is refused (TooMany, from the schema): the rest is not judged.
+  const judged = extensions.length > MAX_EXTENSIONS ? extensions.slice(0, MAX_EXTENSIONS) : extensions;
+  judged.forEach((ext: unknown, i) => {
     if (!isPlainObject(ext)) return;
     const extAt = [...at, i];
     const namePath = [...extAt, 'name'];

@@ -5,6 +5,7 @@ import { asString, isSet, type RuleContext } from './context.js';
 import type { DestinationType } from './destination.js';
 import { hostnameSyntaxProblem } from './hostnames.js';
 import { dns1123LabelProblem, dns1123SubdomainProblem, MAX_LABEL, MAX_SUBDOMAIN } from './names.js';
+import { crossNamespaceRefProblem } from '../../references/grants.js';
 
 export const TLS_MODES = ['Simple', 'Mutual', 'None'] as const;
 export type TlsMode = (typeof TLS_MODES)[number];
@@ -55,7 +56,22 @@ function checkRefNames(ctx: RuleContext, ref: Record<string, unknown>, at: Segme
     const problem = ns === '' ? 'must not be empty; omit it to use the Backend\'s namespace' : dns1123LabelProblem(ns);
     const nsPath = [...at, 'namespace'];
     if (problem) ctx.findings.report(invalid(dotted(nsPath), ns, problem), [nsPath]);
+    else if (name) checkCrossNamespace(ctx, ref, at, name, ns);
   }
+}
+
+/**
+ * A Secret or ConfigMap in another namespace than the object's: refused unless allowed
+ * (--cross-namespace-refs, ReferenceGrants). Absent group and kind mean "" and Secret (the CRD
+ * defaults). The verdict depends on the whole reference: that is its ratcheting scope.
+ */
+function checkCrossNamespace(ctx: RuleContext, ref: Record<string, unknown>, at: Segments, name: string, namespace: string): void {
+  if (!ctx.referrer) return;
+  const group = isSet(ref, 'group') ? ref['group'] : '';
+  const kind = isSet(ref, 'kind') ? ref['kind'] : 'Secret';
+  if (group !== '' || typeof kind !== 'string' || !CORE_GROUP_KINDS.has(kind)) return;
+  const problem = crossNamespaceRefProblem(ctx.options.crossNamespaceRefs ?? 'reference-grant', ctx.options.referenceGrants, ctx.referrer, { group, kind, name, namespace });
+  if (problem) ctx.findings.report(forbidden(dotted([...at, 'namespace']), problem), [at]);
 }
 
 function checkCaBundleRef(ctx: RuleContext, ref: unknown, at: Segments): void {
