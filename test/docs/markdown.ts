@@ -136,6 +136,13 @@ export function headingSlugs(text: string): Set<string> {
   return slugs;
 }
 
+/** Every anchor a link into `text` may name: heading slugs and explicit HTML anchors (`<a id="...">`). */
+export function anchors(text: string): Set<string> {
+  const out = headingSlugs(text);
+  for (const { line } of proseLines(text)) for (const m of withoutCode(line).matchAll(/<a\s[^>]*\b(?:id|name)\s*=\s*"([^"]+)"/g)) out.add(m[1]!);
+  return out;
+}
+
 /** Link targets of a Markdown text (inline links, images, reference definitions, HTML href/src), with line numbers. */
 export function linkTargets(text: string): Array<{ target: string; number: number }> {
   const out: Array<{ target: string; number: number }> = [];

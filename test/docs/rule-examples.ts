@@ -8,7 +8,7 @@ import { validateRequest } from '../../src/admission/handlers.js';
 import { decodeReview, type Verdict } from '../../src/admission/review.js';
 import { DEFAULT_VALIDATION_OPTIONS } from '../../src/backend/options.js';
 import { extensionSchemaReviewer } from '../../src/schemas/configmap.js';
-import { BACKEND_CASES, EXTENSION_SCHEMAS } from '../backend/cases.js';
+import { BACKEND_CASES, EXTENSION_SCHEMAS, GUARDRAIL, makeBackend, type BackendCase } from '../backend/cases.js';
 import { review } from '../support/reviews.js';
 
 export interface RenderedLine {
@@ -38,9 +38,26 @@ export function kubectlLines(verdict: Verdict, source: string): RenderedLine[] {
   return out;
 }
 
+/**
+ * Two bounds the table cannot hold (its HTTPS test names every expected cause, and these are about
+ * how many there are): more than 64 extensions, and more than 100 causes in one denial.
+ */
+export const BOUNDS_CASES: BackendCase[] = [
+  {
+    name: 'bounds: 65 extensions',
+    object: makeBackend({ destination: { type: 'Service', service: { name: 'llm' }, ports: [{ number: 443, protocol: 'HTTP' }] }, extensions: Array.from({ length: 65 }, (_, i) => ({ name: `e${i}`, type: GUARDRAIL })) }),
+    expectErrors: [{ field: 'spec.extensions', type: 'FieldValueTooMany' }],
+  },
+  {
+    name: 'bounds: 128 problems in one object',
+    object: makeBackend({ destination: { type: 'Service', service: { name: 'llm' }, ports: Array.from({ length: 64 }, () => ({ number: 0, protocol: 'UDP' })) } }),
+    expectErrors: [],
+  },
+];
+
 /** Every line the Backend rules table produces, judged through validateRequest. */
 export function backendCaseLines(): RenderedLine[] {
-  return BACKEND_CASES.flatMap((c) => {
+  return [...BACKEND_CASES, ...BOUNDS_CASES].flatMap((c) => {
     const body = review(c.object, { operation: c.operation ?? 'CREATE', oldObject: c.oldObject, kind: (c.object as { kind?: string }).kind });
     const { request } = decodeReview(body);
     const verdict = validateRequest(request, { schemas: EXTENSION_SCHEMAS, options: { ...DEFAULT_VALIDATION_OPTIONS, ...(c.options ?? {}) } });

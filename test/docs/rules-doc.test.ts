@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { mutateRequest } from '../../src/admission/handlers.js';
 import { decodeReview } from '../../src/admission/review.js';
 import { DEFAULT_VALIDATION_OPTIONS } from '../../src/backend/options.js';
+import { buildProgram } from '../../src/cli/program.js';
 import { addValidationFlags } from '../../src/cli/validation-flags.js';
 import { EXTENSION_SCHEMAS } from '../backend/cases.js';
 import { review } from '../support/reviews.js';
@@ -113,5 +114,12 @@ describe('docs/rules.md against the code', () => {
     const flags = addValidationFlags(new Command()).options.map((o) => o.long ?? '');
     expect(flags.length).toBeGreaterThan(3);
     expect(flags.filter((f) => !documented.has(f))).toEqual([]);
+    // And every flag documented there is one that `serve` and `validate` both take.
+    const program = buildProgram();
+    for (const name of ['serve', 'validate']) {
+      const command = program.commands.find((c) => c.name() === name);
+      const longs = new Set(command?.options.map((o) => o.long) ?? []);
+      expect([...documented].filter((f) => !longs.has(f)), name).toEqual([]);
+    }
   });
 });
