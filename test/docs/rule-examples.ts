@@ -21,19 +21,21 @@ export interface RenderedLine {
   readonly reason: string;
   /** The table case that produced it. */
   readonly source: string;
+  /** The kind judged (Backend, XBackendDestination, ConfigMap, ...): each has its section in docs/rules.md. */
+  readonly kind: string;
 }
 
 /** kubectl prints each cause of an Invalid status as `* <field>: <message>`, each warning as `Warning: <text>`. */
-export function kubectlLines(verdict: Verdict, source: string): RenderedLine[] {
+export function kubectlLines(verdict: Verdict, source: string, kind: string): RenderedLine[] {
   const out: RenderedLine[] = [];
   for (const cause of verdict.status?.details?.causes ?? []) {
     const field = cause.field ?? '';
-    out.push({ line: field ? `* ${field}: ${cause.message}` : `* ${cause.message}`, verdict: 'refused', field, reason: cause.reason ?? '', source });
+    out.push({ line: field ? `* ${field}: ${cause.message}` : `* ${cause.message}`, verdict: 'refused', field, reason: cause.reason ?? '', source, kind });
   }
   for (const warning of verdict.warnings ?? []) {
     const m = /^([A-Za-z][\w.[\]/-]*): /.exec(warning);
     const ratcheted = /^unchanged, so allowed: ([^:]+): /.exec(warning);
-    out.push({ line: `Warning: ${warning}`, verdict: 'warned', field: ratcheted?.[1] ?? m?.[1] ?? '', reason: 'Warning', source });
+    out.push({ line: `Warning: ${warning}`, verdict: 'warned', field: ratcheted?.[1] ?? m?.[1] ?? '', reason: 'Warning', source, kind });
   }
   return out;
 }
@@ -61,7 +63,7 @@ export function backendCaseLines(): RenderedLine[] {
     const body = review(c.object, { operation: c.operation ?? 'CREATE', oldObject: c.oldObject, kind: (c.object as { kind?: string }).kind });
     const { request } = decodeReview(body);
     const verdict = validateRequest(request, { schemas: EXTENSION_SCHEMAS, options: { ...DEFAULT_VALIDATION_OPTIONS, ...(c.options ?? {}) } });
-    return kubectlLines(verdict, c.name);
+    return kubectlLines(verdict, c.name, String((c.object as { kind?: unknown }).kind ?? 'Backend'));
   });
 }
 
@@ -102,6 +104,6 @@ export function configMapCaseLines(): RenderedLine[] {
     const { request } = decodeReview(body);
     const verdict = reviewConfigMapRequest(request, { reviewers: [extensionSchemaReviewer], isTrustedNamespace: (ns) => ns === TRUSTED });
     // The one warning without a field is about the ConfigMap's namespace.
-    return kubectlLines(verdict, c.name).map((l) => (l.verdict === 'warned' && l.field === '' && l.line.startsWith('Warning: namespace ') ? { ...l, field: 'metadata.namespace' } : l));
+    return kubectlLines(verdict, c.name, 'ConfigMap').map((l) => (l.verdict === 'warned' && l.field === '' && l.line.startsWith('Warning: namespace ') ? { ...l, field: 'metadata.namespace' } : l));
   });
 }
