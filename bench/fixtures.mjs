@@ -72,16 +72,20 @@ export function writeLargeSchemaDir(dir, count) {
   }
 }
 
-export function review(object, operation = 'CREATE') {
+const BACKEND_GVR = { group: GROUP, version: VERSION, kind: 'Backend', resource: 'backends' };
+export const XBACKEND_GVR = { group: 'gateway.networking.x-k8s.io', version: 'v1alpha1', kind: 'XBackend', resource: 'xbackends' };
+
+export function review(object, operation = 'CREATE', gvr = BACKEND_GVR) {
+  const { group, version, kind, resource } = gvr;
   return {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
     request: {
       uid: randomUUID(),
-      kind: { group: GROUP, version: VERSION, kind: 'Backend' },
-      resource: { group: GROUP, version: VERSION, resource: 'backends' },
-      requestKind: { group: GROUP, version: VERSION, kind: 'Backend' },
-      requestResource: { group: GROUP, version: VERSION, resource: 'backends' },
+      kind: { group, version, kind },
+      resource: { group, version, resource },
+      requestKind: { group, version, kind },
+      requestResource: { group, version, resource },
       name: object.metadata.name,
       namespace: object.metadata.namespace,
       operation,
@@ -133,6 +137,16 @@ export function typicalBackend() {
         },
       ],
     },
+  };
+}
+
+/** A Gateway API XBackend as a platform team writes one: external hostname, released port shape, no tls (defaulted). */
+export function typicalXBackend() {
+  return {
+    apiVersion: `${XBACKEND_GVR.group}/${XBACKEND_GVR.version}`,
+    kind: 'XBackend',
+    metadata: { name: 'openai', namespace: 'team-a', labels: { app: 'llm-gateway', team: 'team-a' } },
+    spec: { type: 'ExternalHostname', externalHostname: { hostname: 'api.openai.com' }, port: { name: 'https', port: 443 }, protocol: 'HTTP2' },
   };
 }
 

@@ -2,7 +2,7 @@
 // Not a throughput measure (that is bench/run.mjs); a tool for finding where a request's work goes.
 //   npm run build && node --max-semi-space-size=512 --min-semi-space-size=512 --expose-gc bench/micro.mjs
 // (the large young generation keeps the collector out of the loop, so heap growth = bytes allocated).
-import { review, typicalBackend, writeSmallSchemaDir } from './fixtures.mjs';
+import { review, typicalBackend, typicalXBackend, writeSmallSchemaDir, XBACKEND_GVR } from './fixtures.mjs';
 import { mkdtempSync, rmSync } from 'node:fs'; import { tmpdir } from 'node:os'; import { join } from 'node:path';
 import pino from 'pino';
 const { parseJson, screenJson } = await import('../dist/admission/body.js');
@@ -47,6 +47,9 @@ a('validateBackend', () => validateBackend({ object: req.object, operation: 'CRE
 a('validateRequest', () => validateRequest(req, ctx));
 a('defaultBackend', () => defaultBackend(req.object));
 a('mutateRequest', () => mutateRequest(req, ctx));
+const xreq = decodeReview(parseJson(Buffer.from(JSON.stringify(review(typicalXBackend(), 'CREATE', XBACKEND_GVR)))).value).request;
+a('validateRequest XBackend', () => validateRequest(xreq, ctx));
+a('mutateRequest XBackend', () => mutateRequest(xreq, ctx));
 const v = validateRequest(req, ctx);
 a('encodeReview', () => encodeReview('admission.k8s.io/v1', { uid: req.uid, ...v }));
 await reg.stop();

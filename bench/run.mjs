@@ -9,7 +9,7 @@ import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { largeBackend, review, typicalBackend, writeLargeSchemaDir, writeSmallSchemaDir } from './fixtures.mjs';
+import { largeBackend, review, typicalBackend, typicalXBackend, writeLargeSchemaDir, writeSmallSchemaDir, XBACKEND_GVR } from './fixtures.mjs';
 import { agentFor, fmt, freePort, httpsRequest, latencyAtRate, LOAD, pacedLatency, ROOT, sequentialLatency, startServer, throughput } from './lib.mjs';
 
 const DURATION = Math.max(1, Number(process.env.BENCH_DURATION ?? 10));
@@ -30,6 +30,7 @@ const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 
 const typical = JSON.stringify(review(typicalBackend()));
 const large = JSON.stringify(review(largeBackend()));
+const typicalX = JSON.stringify(review(typicalXBackend(), 'CREATE', XBACKEND_GVR));
 
 // The product's default log level: one JSON line per admission decision, as in production.
 function ourArgs(port, schemaDir, logLevel = 'info') {
@@ -137,6 +138,21 @@ try {
         log(`  ${path}: mean ${fmt(results.large[path].mean)} ms, p99 ${fmt(results.large[path].p99)} ms`);
       }
       results.large.closedLoopRps = (await throughput(ours.port, '/validate', large, Math.min(DURATION, 5))).rps;
+
+      // 4. A typical Gateway API XBackend (the second served kind), closed loop on the same server.
+      log('typical XBackend: /validate and /mutate');
+      results.xbackend = {};
+      for (const path of ['/validate', '/mutate']) {
+        const probe = await sequentialLatency(ours.port, caFile, path, typicalX, 1, 0);
+        if (!probe.allowed) throw new Error(`${path} did not allow the typical XBackend`);
+        if (path === '/mutate' && !probe.patched) throw new Error('/mutate did not default the typical XBackend');
+        await throughput(ours.port, path, typicalX, WARMUP);
+        const cpuBefore = ours.cpuMicros();
+        const r = await throughput(ours.port, path, typicalX, DURATION);
+        if (r.non2xx > 0) throw new Error(`${path}: ${r.non2xx} non-2xx/errors/timeouts (XBackend)`);
+        results.xbackend[path] = { rps: r.rps, cpuPerRequestMicros: (ours.cpuMicros() - cpuBefore) / r.total };
+        log(`  ${path}: ${fmt(r.rps, 0)} req/s, server CPU ${fmt(results.xbackend[path].cpuPerRequestMicros, 1)} µs/request`);
+      }
     }
   } finally {
     await ceiling.stop();
@@ -237,6 +253,7 @@ function markdown(r) {
     `| ${(r.large.bytes / 2 ** 20).toFixed(2)} MiB Backend (${LARGE_COUNT} sequential), /validate | mean **${fmt(r.large['/validate'].mean)}** / p99 ${fmt(r.large['/validate'].p99)} ms (${r.large['/validate'].allowed ? 'allowed' : 'denied'}) | < 30 ms |`,
     `| ${(r.large.bytes / 2 ** 20).toFixed(2)} MiB Backend (${LARGE_COUNT} sequential), /mutate | mean **${fmt(r.large['/mutate'].mean)}** / p99 ${fmt(r.large['/mutate'].p99)} ms (${r.large['/mutate'].patched ? 'patched' : 'no patch'}) | < 30 ms |`,
     `| 1 MiB Backend, /validate closed loop | ${fmt(r.large.closedLoopRps, 0)} req/s | - |`,
+    `| typical XBackend (released port shape, tls left to defaulting), closed loop | /validate ${fmt(r.xbackend['/validate'].rps, 0)} req/s, CPU ${fmt(r.xbackend['/validate'].cpuPerRequestMicros, 1)} µs/request; /mutate ${fmt(r.xbackend['/mutate'].rps, 0)} req/s, CPU ${fmt(r.xbackend['/mutate'].cpuPerRequestMicros, 1)} µs/request | - |`,
     `| small registry (1 schema): start to ready, RSS | ${fmt(r.readySmallMs, 0)} ms, RSS ${fmt(r.memorySmallRegistry.rssMiB, 0)} MiB (peak ${fmt(r.memorySmallRegistry.peakMiB, 0)}) | - |`,
     `| registry of ${r.registry.size} schemas (${r.registry.registered} compiled): start to ready | **${fmt(r.registry.readyMs, 0)} ms** | < 5 s |`,
     `| registry of ${r.registry.size} schemas: RSS at ready / after load (peak) | **${fmt(r.registry.memoryAtReady.rssMiB, 0)}** / ${fmt(r.registry.memoryAfterLoad.rssMiB, 0)} MiB (peak ${fmt(r.registry.memoryAfterLoad.peakMiB, 0)}) | < 200 MB |`,

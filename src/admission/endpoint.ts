@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from './app.js';
 import type { Logger } from 'pino';
-import { SERVED_KINDS } from '../backend/types.js';
+import { servedKindNames } from '../kinds/registry.js';
 import type { Metrics, RequestTally } from '../observability/metrics.js';
 import { parseJson, peekRequestUid, peekReviewVersion, readBody, screenJson, type RawBody } from './body.js';
 import { RequestError } from './errors.js';
@@ -40,7 +40,7 @@ const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
 /** Label values come from requests: only known ones, so a caller cannot grow the metric set. */
 const OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
-const KNOWN_KINDS = new Set<string>([...SERVED_KINDS, 'ConfigMap']);
+const KNOWN_KINDS = new Set<string>([...servedKindNames(), 'ConfigMap']);
 const metricKind = (kind: string): string => (KNOWN_KINDS.has(kind) ? kind : 'other');
 
 declare module 'fastify' {

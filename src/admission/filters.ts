@@ -1,12 +1,11 @@
 /** Small predicates deciding what a request is about (pepr-style filters). */
-import { API_GROUP, API_VERSION, SERVED_KINDS, type ServedKind } from '../backend/types.js';
+import { kindFor } from '../kinds/registry.js';
 import type { AdmissionRequest, GroupVersionKind } from './review.js';
 
-export const isServedKind = (gvk: GroupVersionKind): boolean =>
-  gvk.group === API_GROUP && gvk.version === API_VERSION && (SERVED_KINDS as readonly string[]).includes(gvk.kind);
+/** A kind some unit of src/kinds/ serves. */
+export const isServedKind = (gvk: GroupVersionKind): boolean => kindFor(gvk) !== undefined;
 
-export const servedKindOf = (gvk: GroupVersionKind): ServedKind | undefined =>
-  isServedKind(gvk) ? (gvk.kind as ServedKind) : undefined;
+export const servedKindOf = (gvk: GroupVersionKind): string | undefined => (isServedKind(gvk) ? gvk.kind : undefined);
 
 /** Only writes of the main resource are judged; status belongs to controllers. */
 export const isJudgedWrite = (req: AdmissionRequest): req is AdmissionRequest & { operation: 'CREATE' | 'UPDATE' } =>

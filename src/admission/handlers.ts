@@ -7,7 +7,9 @@ import { defaultWithPolicies, validateWithPolicies } from '../policies/admission
 import { backendNamespace, type PolicyContext } from '../policies/evaluate.js';
 import type { SchemaLookup } from '../schemas/registry.js';
 import { RequestError } from './errors.js';
-import { describeKind, isJudgedWrite, servedKindOf } from './filters.js';
+import { describeKind } from './filters.js';
+import { describeServed, judges, unitOn } from '../kinds/registry.js';
+import type { Endpoint, KindUnit } from '../kinds/unit.js';
 import { badRequestVerdict, invalidStatus, type AdmissionRequest, type Verdict } from './review.js';
 import { sanitizeWarnings } from './warnings.js';
 
@@ -27,26 +29,32 @@ function objectName(req: AdmissionRequest): string {
   return typeof meta?.generateName === 'string' ? meta.generateName : '';
 }
 
-/** Shared gate: a kind we do not serve means the webhook configuration is wrong; say so. */
-function refuseUnservedKind(req: AdmissionRequest): Verdict | undefined {
-  if (servedKindOf(req.kind)) return undefined;
+/** Shared gate: a kind the endpoint does not serve means the webhook configuration is wrong; say so. */
+function unitOrRefusal(req: AdmissionRequest, endpoint: Endpoint): KindUnit | Verdict {
+  const unit = unitOn(endpoint, req.kind);
+  if (unit) return unit;
   return badRequestVerdict(
-    new RequestError('UNSUPPORTED_KIND', `this webhook serves ainetworking.prototype.x-k8s.io/v0alpha0 Backend and XBackendDestination, not ${describeKind(req.kind)}; check the webhook configuration's rules`),
+    new RequestError('UNSUPPORTED_KIND', `/${endpoint} serves ${describeServed(endpoint)}, not ${describeKind(req.kind)}; check the webhook configuration's rules`),
   );
 }
+
+/** Only the unit's operations on the main resource are judged; status belongs to controllers. */
+const isJudged = (req: AdmissionRequest, unit: KindUnit, endpoint: Endpoint): boolean => req.subResource === undefined && judges(unit, endpoint, req.operation);
+
+const isUnit = (v: KindUnit | Verdict): v is KindUnit => typeof (v as KindUnit).validate === 'function';
 
 function missingObject(req: AdmissionRequest): Verdict {
   return badRequestVerdict(new RequestError('MISSING_OBJECT', `request.object is required for ${req.operation}`));
 }
 
 export function validateRequest(req: AdmissionRequest, ctx: HandlerContext): Verdict {
-  const refused = refuseUnservedKind(req);
-  if (refused) return refused;
-  if (!isJudgedWrite(req)) return ALLOWED; // DELETE, CONNECT, status: nothing of ours to judge
+  const unit = unitOrRefusal(req, 'validate');
+  if (!isUnit(unit)) return unit;
+  if (!isJudged(req, unit, 'validate')) return ALLOWED; // DELETE, CONNECT, status: nothing of ours to judge
   if (req.object === undefined) return missingObject(req);
 
   const namespace = backendNamespace(req.object, req.namespace);
-  const result = validateWithPolicies({ object: req.object, oldObject: req.oldObject, operation: req.operation, namespace }, ctx.schemas, ctx.options, ctx.policies);
+  const result = validateWithPolicies({ object: req.object, oldObject: req.oldObject, operation: req.operation, namespace }, ctx.schemas, ctx.options, ctx.policies, unit);
   if (result.decisions.length > 0) ctx.policies?.record?.(result.decisions);
   const warnings = sanitizeWarnings(result.warnings);
   const auditAnnotations: Record<string, string> = {
@@ -66,14 +74,14 @@ export function validateRequest(req: AdmissionRequest, ctx: HandlerContext): Ver
 }
 
 export function mutateRequest(req: AdmissionRequest, ctx: HandlerContext): Verdict {
-  const refused = refuseUnservedKind(req);
-  if (refused) return refused;
-  if (!isJudgedWrite(req)) return ALLOWED;
+  const unit = unitOrRefusal(req, 'mutate');
+  if (!isUnit(unit)) return unit;
+  if (!isJudged(req, unit, 'mutate')) return ALLOWED;
   if (req.object === undefined) return missingObject(req);
 
   const namespace = backendNamespace(req.object, req.namespace);
   const input = { object: req.object, oldObject: req.oldObject, operation: req.operation, namespace };
-  const { patch, defaulted, decisions, droppedPolicyDefaults } = defaultWithPolicies(input, ctx.schemas, ctx.options, ctx.policies);
+  const { patch, defaulted, decisions, droppedPolicyDefaults } = defaultWithPolicies(input, ctx.schemas, ctx.options, ctx.policies, unit);
   if (decisions.length > 0) ctx.policies?.record?.(decisions);
   const auditAnnotations: Record<string, string> = { 'defaulted-count': String(defaulted.length) };
   if (droppedPolicyDefaults) auditAnnotations['policy-defaults-dropped'] = 'true';

@@ -4,16 +4,16 @@
  * they are still there). Same pipeline as `validate`, so the same verdicts and the same report.
  */
 import type { ValidationOptions } from '../backend/options.js';
+import { all } from '../kinds/registry.js';
 import { judgeOfflineDocuments } from '../offline/run.js';
 import { buildReport, type OfflineReport } from '../offline/report.js';
 import type { InputProblem } from '../offline/problems.js';
 import { readCluster, type AuditedResource, type ClusterReadOptions } from './cluster.js';
 
-/** The served kinds' resources: what the webhook judges, so what is audited. */
-export const AUDITED_RESOURCES: readonly AuditedResource[] = [
-  { group: 'ainetworking.prototype.x-k8s.io', version: 'v0alpha0', plural: 'backends', kind: 'Backend' },
-  { group: 'ainetworking.prototype.x-k8s.io', version: 'v0alpha0', plural: 'xbackenddestinations', kind: 'XBackendDestination' },
-];
+/** The served kinds' resources (src/kinds/registry.ts, first version of each): what the webhook judges, so what is audited. */
+export const AUDITED_RESOURCES: readonly AuditedResource[] = all().flatMap((unit) =>
+  unit.kinds.map(({ kind, resource }) => ({ group: unit.group, version: unit.versions[0]!, plural: resource, kind })),
+);
 
 export interface AuditConfig extends Omit<ClusterReadOptions, 'resources'> {
   readonly validation: ValidationOptions;

@@ -18,29 +18,39 @@ export const BACKEND_SCHEMA_URL = new URL('../../schemas/backend.schema.json', i
 
 export const BACKEND_SCHEMA: Readonly<Record<string, unknown>> = JSON.parse(readFileSync(BACKEND_SCHEMA_URL, 'utf8')) as Record<string, unknown>;
 
-function compile(allErrors: boolean) {
+const strictAjv = (allErrors: boolean) => {
   const ajv = new Ajv2020({ allErrors, strict: true, verbose: true });
   addFormats(ajv as unknown as Ajv);
-  return ajv.compile(BACKEND_SCHEMA);
-}
-const validateStructure = compile(true);
-/** The same schema, stopping at the first problem: for objects too large to collect every one. */
-const validateFirstProblem = compile(false);
+  return ajv;
+};
+const collectingAjv = strictAjv(true);
+const failFastAjv = strictAjv(false);
+
+/** Reads a JSON Schema shipped in schemas/ (`name` relative to the repo root's schemas/). */
+export const readShippedSchema = (name: string): Readonly<Record<string, unknown>> =>
+  JSON.parse(readFileSync(new URL(`../../schemas/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
 
 /**
- * Structural problems of `object`, as issues scoped to the value each one is about. The fail-fast
+ * Compiles a kind's JSON Schema into the structure check of the validation pipeline. A fail-fast
  * pass decides valid or not (the hot path: a valid object is walked once, nothing counted); an
  * invalid one is validated again collecting every problem, unless it has more than
  * ALL_ERRORS_MAX_NODES nodes: then its first problem is all it gets (same verdict, bounded cost).
  */
-export function schemaIssues(object: unknown): Issue[] {
-  if (validateFirstProblem(object)) return [];
-  const validate = exceedsNodes(object, ALL_ERRORS_MAX_NODES) ? validateFirstProblem : validateStructure;
-  if (validate !== validateFirstProblem && validate(object)) return []; // cannot happen: same schema
-  const errors = validate.errors && validate.errors.length > MAX_COLLECTED_ISSUES ? validate.errors.slice(0, MAX_COLLECTED_ISSUES) : validate.errors;
-  return convertAjvErrors(errors, '', { data: object }).map((c) => ({
-    error: c.error,
-    // A missing property is a fact about its parent object (Kubernetes ratchets `required` the same way).
-    scope: [c.error.type === 'FieldValueRequired' ? c.at.slice(0, -1) : c.at],
-  }));
+export function compileStructure(schema: Readonly<Record<string, unknown>>): (object: unknown) => Issue[] {
+  const validateStructure = collectingAjv.compile(schema);
+  const validateFirstProblem = failFastAjv.compile(schema);
+  return (object) => {
+    if (validateFirstProblem(object)) return [];
+    const validate = exceedsNodes(object, ALL_ERRORS_MAX_NODES) ? validateFirstProblem : validateStructure;
+    if (validate !== validateFirstProblem && validate(object)) return []; // cannot happen: same schema
+    const errors = validate.errors && validate.errors.length > MAX_COLLECTED_ISSUES ? validate.errors.slice(0, MAX_COLLECTED_ISSUES) : validate.errors;
+    return convertAjvErrors(errors, '', { data: object }).map((c) => ({
+      error: c.error,
+      // A missing property is a fact about its parent object (Kubernetes ratchets `required` the same way).
+      scope: [c.error.type === 'FieldValueRequired' ? c.at.slice(0, -1) : c.at],
+    }));
+  };
 }
+
+/** Structural problems of `object`, as issues scoped to the value each one is about. */
+export const schemaIssues: (object: unknown) => Issue[] = compileStructure(BACKEND_SCHEMA);

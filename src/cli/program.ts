@@ -14,7 +14,7 @@ export const USAGE_EXIT_CODE = 2;
 
 export function buildProgram(): Command {
   const program = new Command('backend-webhook')
-    .description('Admission webhook for ainetworking.prototype.x-k8s.io Backend and XBackendDestination')
+    .description('Admission webhook for Backend and XBackendDestination (ainetworking.prototype.x-k8s.io), Gateway API XBackend, and a BackendTLSPolicy guard')
     .showHelpAfterError(false)
     .exitOverride();
   program.addCommand(serveCommand());

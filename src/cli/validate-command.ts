@@ -47,7 +47,7 @@ function switchValue(command: Command, key: string, fromCli: boolean): boolean {
 
 export function validateCommand(): Command {
   return new Command('validate')
-    .description('Judge Backend and XBackendDestination manifests offline with the webhook\'s rules (for CI)')
+    .description('Judge Backend, XBackendDestination, XBackend and BackendTLSPolicy manifests offline with the webhook\'s rules (for CI)')
     .argument('[paths...]', 'files, directories (recursive: .yaml, .yml, .json) or - for standard input')
     .addOption(flag('-o, --output <format>', 'text, json, or github (GitHub Actions annotations)').argParser(parseChoice(FORMATS)).default('text'))
     .addOption(flag('--strict', 'objects of kinds the webhook does not judge are errors, not skipped').default(false))

@@ -1,6 +1,6 @@
 /**
- * Judges every object of an offline run through the server's own processors: each Backend or
- * XBackendDestination becomes the AdmissionRequest a `kubectl create` would send (operation CREATE)
+ * Judges every object of an offline run through the server's own processors: each object of a
+ * served kind (src/kinds/registry.ts: Backend, XBackendDestination, XBackend, BackendTLSPolicy) becomes the AdmissionRequest a `kubectl create` would send (operation CREATE)
  * and goes through validateRequest (and mutateRequest for --show-defaults); each labelled ConfigMap
  * goes through the ConfigMap webhook's reviewers. No rule lives here, so the CLI and the server
  * reach the same verdicts by construction. Other kinds are skipped (an error with --strict).
@@ -12,7 +12,9 @@ import { isServedKind } from '../admission/filters.js';
 import { mutateRequest, validateRequest, type HandlerContext } from '../admission/handlers.js';
 import type { AdmissionRequest, GroupVersionKind, Verdict } from '../admission/review.js';
 import jsonPatch from 'fast-json-patch';
-import { API_GROUP, API_VERSION, SERVED_KINDS } from '../backend/types.js';
+import { API_GROUP } from '../backend/types.js';
+import { all, unitOn } from '../kinds/registry.js';
+import { describeUnit } from '../kinds/unit.js';
 import type { InputDocument, ObjectLocation } from './documents.js';
 import { isConfigMap } from './labelled-configmaps.js';
 import { isReferenceGrant } from '../references/grants.js';
@@ -173,11 +175,10 @@ function skipped(doc: InputDocument, ref: ObjectRef, gvk: GroupVersionKind, ctx:
       warnings: [],
     };
   }
-  // Our group with a kind or version we do not serve is most likely a typo that would go unjudged.
-  const warnings =
-    gvk.group === API_GROUP
-      ? [{ message: `not judged: ${what} is not served; judged are ${API_GROUP}/${API_VERSION} ${SERVED_KINDS.join(' and ')}`, line: doc.line }]
-      : [];
+  // Our group with a kind or version we do not serve, or a served kind of another version, is most
+  // likely a typo that would go unjudged.
+  const near = all().filter((u) => u.group === gvk.group && (gvk.group === API_GROUP || u.kinds.some((k) => k.kind === gvk.kind)));
+  const warnings = near.length > 0 ? [{ message: `not judged: ${what} is not served; judged are ${near.map(describeUnit).join('; ')}`, line: doc.line }] : [];
   return { location: doc, ref, outcome: 'skipped', errors: [], warnings };
 }
 
@@ -188,7 +189,9 @@ export function judgeDocument(doc: InputDocument, ctx: JudgeContext): ObjectResu
     const identity = ctx.current ? identityOf(doc.object) : undefined;
     const req = admissionRequest(doc, gvk, ref, identity === undefined ? undefined : ctx.current?.get(identity));
     const withPolicies = (ctx.handler.policies?.policies.size ?? 0) > 0;
-    const patch = ctx.showDefaults || withPolicies ? decodePatch(mutateRequest(req, ctx.handler)) : undefined;
+    // Kinds the mutating webhook does not serve (the BackendTLSPolicy guard) get no patch.
+    const mutated = unitOn('mutate', gvk) !== undefined;
+    const patch = ctx.showDefaults || withPolicies ? (mutated ? decodePatch(mutateRequest(req, ctx.handler)) : []) : undefined;
     // With platform policies, judge what the API server judges: the object after the mutating
     // webhook, since policy defaults (a TLS mode, a required extension) can satisfy policy overrides.
     const judged = withPolicies && patch && patch.length > 0 ? { ...req, object: jsonPatch.applyPatch(structuredClone(doc.object), patch as jsonPatch.Operation[], false, false).newDocument } : req;

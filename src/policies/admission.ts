@@ -4,10 +4,12 @@
  * defaults in one minimal patch, kept only if the result still passes validation.
  */
 import jsonPatch from 'fast-json-patch';
-import { defaultBackend, defaultBackendWith, type DefaultingResult } from '../backend/defaults.js';
+import { defaultBackendWith, type DefaultingResult } from '../backend/defaults.js';
 import { errorBody, sortFieldErrors, type FieldError } from '../backend/field-errors.js';
 import type { ValidationOptions } from '../backend/options.js';
-import { validateBackend, type BackendValidationInput, type BackendValidationResult } from '../backend/validate.js';
+import type { BackendValidationInput, BackendValidationResult } from '../backend/validate.js';
+import { BACKEND_UNIT } from '../kinds/backend/index.js';
+import type { KindUnit } from '../kinds/unit.js';
 import type { SchemaLookup } from '../schemas/registry.js';
 import { policyDefaulting } from './defaults.js';
 import { applicablePolicies, evaluateOverrides, type PolicyContext, type PolicyDecision } from './evaluate.js';
@@ -19,18 +21,19 @@ export interface PolicyValidationResult extends BackendValidationResult {
   policyErrors: number;
 }
 
-/** validateBackend plus the policy overrides; `namespace` is the Backend's. */
+/** The kind's validation plus the policy overrides; `namespace` is the object's. */
 export function validateWithPolicies(
   input: BackendValidationInput & { namespace?: string },
   schemas: SchemaLookup,
   options: ValidationOptions,
   policies: Pick<PolicyContext, 'policies' | 'namespaces'> | undefined,
+  unit: KindUnit = BACKEND_UNIT,
 ): PolicyValidationResult {
-  const base = validateBackend(input, schemas, options);
-  if (!policies || policies.policies.size === 0) return { errors: base.errors, warnings: base.warnings, ratcheted: base.ratcheted, decisions: [], policyErrors: 0 };
+  const base = unit.validate(input, schemas, options);
+  if (!policies || policies.policies.size === 0 || !unit.policies) return { errors: base.errors, warnings: base.warnings, ratcheted: base.ratcheted, decisions: [], policyErrors: 0 };
   let verdict;
   try {
-    verdict = evaluateOverrides(input, policies);
+    verdict = evaluateOverrides({ ...input, unit }, policies);
   } catch {
     // Fail closed, as validateBackend does: a Backend we could not judge is not admitted.
     verdict = { errors: [{ type: 'FieldValueInvalid', field: 'spec', detail: 'could not be checked against platform policies (internal error)' } as FieldError], warnings: [], ratcheted: [], decisions: [] };
@@ -66,10 +69,13 @@ export function defaultWithPolicies(
   schemas: SchemaLookup,
   options: ValidationOptions,
   policies: Pick<PolicyContext, 'policies' | 'namespaces'> | undefined,
+  unit: KindUnit = BACKEND_UNIT,
 ): PolicyDefaultingResult {
-  const builtIn = defaultBackend(input.object);
-  if (!policies || policies.policies.size === 0) return { patch: builtIn.patch, defaulted: builtIn.defaulted, decisions: [], droppedPolicyDefaults: false };
-  const applicable = applicablePolicies(input.object, input.namespace, policies.policies, policies.namespaces);
+  if (!unit.defaults) return { patch: [], defaulted: [], decisions: [], droppedPolicyDefaults: false };
+  const builtIn = unit.defaults.patch(input.object);
+  // Policy defaults are written for the Backend's shape: kinds that say so get them.
+  if (!policies || policies.policies.size === 0 || unit.policies?.defaults !== true) return { patch: builtIn.patch, defaulted: builtIn.defaulted, decisions: [], droppedPolicyDefaults: false };
+  const applicable = applicablePolicies(input.object, input.namespace, policies.policies, policies.namespaces, unit);
   if (applicable.length === 0) return { patch: builtIn.patch, defaulted: builtIn.defaulted, decisions: [], droppedPolicyDefaults: false };
   const steps = policyDefaulting(applicable);
   const withPolicies = defaultBackendWith(input.object, (copy) => steps.apply(copy));
@@ -77,7 +83,7 @@ export function defaultWithPolicies(
   if (decisions.length === 0) return { ...withPolicies, decisions: [], droppedPolicyDefaults: false };
   try {
     const judge = (patch: DefaultingResult['patch']): FieldError[] =>
-      validateWithPolicies({ ...input, object: patched(input.object, patch) }, schemas, options, policies).errors;
+      validateWithPolicies({ ...input, object: patched(input.object, patch) }, schemas, options, policies, unit).errors;
     const before = errorKeys(judge(builtIn.patch));
     const introduced = [...errorKeys(judge(withPolicies.patch))].some((k) => !before.has(k));
     if (introduced) return { ...builtIn, decisions: [], droppedPolicyDefaults: true };

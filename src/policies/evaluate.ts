@@ -6,13 +6,12 @@
 import { type FieldError, forbidden, invalid, required, sortFieldErrors } from '../backend/field-errors.js';
 import { dotted, isPlainObject, unchangedAt, type Segments } from '../backend/paths.js';
 import { boundedWarning, ratchetWarning } from '../backend/validate.js';
-import { MAX_EXTENSIONS, MAX_PORTS } from '../backend/limits.js';
 import { extensionKind, type PolicyAction, type PolicyDocument } from './format.js';
+import { BACKEND_UNIT } from '../kinds/backend/index.js';
+import type { KindUnit, PolicyView, TlsView } from '../kinds/unit.js';
 import {
   compareSpecificity,
   describeDestination,
-  destinationFacts,
-  type DestinationFacts,
   evaluateNamespaceSelector,
   MATCH_ALL,
   matchDestination,
@@ -53,9 +52,17 @@ export function backendNamespace(object: unknown, requestNamespace: string | und
   return typeof ns === 'string' && ns !== '' ? ns : undefined;
 }
 
+/** How policies see `object` of the unit's kind; undefined when policies do not apply to it. */
+const policyViewOf = (object: unknown, namespace: string | undefined, unit: KindUnit = BACKEND_UNIT): PolicyView | undefined => unit.policies?.view(object, namespace);
+
 /** Matching policies, most specific first, then by name. */
-export function applicablePolicies(object: unknown, namespace: string | undefined, policies: PolicySet, namespaces: NamespaceLabelLookup): ApplicablePolicy[] {
-  const dest = destinationFacts(object, namespace);
+export function applicablePolicies(object: unknown, namespace: string | undefined, policies: PolicySet, namespaces: NamespaceLabelLookup, unit?: KindUnit): ApplicablePolicy[] {
+  const view = policyViewOf(object, namespace, unit);
+  return view ? applicableTo(view, namespace, policies, namespaces) : [];
+}
+
+function applicableTo(view: PolicyView, namespace: string | undefined, policies: PolicySet, namespaces: NamespaceLabelLookup): ApplicablePolicy[] {
+  const dest = view.destination?.facts;
   const out: ApplicablePolicy[] = [];
   for (const policy of policies.policies) {
     let specificity: Specificity | undefined = MATCH_ALL;
@@ -96,24 +103,6 @@ interface Breach {
   readonly scope: readonly Segments[];
 }
 
-type Ports = Array<{ at: Segments; port: Record<string, unknown> }>;
-
-function portsOf(object: unknown): Ports {
-  const spec = isPlainObject(object) ? object['spec'] : undefined;
-  const dest = isPlainObject(spec) ? spec['destination'] : undefined;
-  const ports = isPlainObject(dest) ? dest['ports'] : undefined;
-  if (!Array.isArray(ports)) return [];
-  // Past MAX_PORTS the object is refused (TooMany) whatever policies say: judge no more than that.
-  return (ports.length > MAX_PORTS ? ports.slice(0, MAX_PORTS) : ports).flatMap((port: unknown, i) => (isPlainObject(port) ? [{ at: ['spec', 'destination', 'ports', i] as Segments, port }] : []));
-}
-
-function extensionsOf(object: unknown): Array<{ at: Segments; type: string }> {
-  const spec = isPlainObject(object) ? object['spec'] : undefined;
-  const exts = isPlainObject(spec) ? spec['extensions'] : undefined;
-  if (!Array.isArray(exts)) return [];
-  return (exts.length > MAX_EXTENSIONS ? exts.slice(0, MAX_EXTENSIONS) : exts).flatMap((e: unknown, i) => (isPlainObject(e) && typeof e['type'] === 'string' ? [{ at: ['spec', 'extensions', i] as Segments, type: e['type'] }] : []));
-}
-
 /** A type without `:vN` stands for every version of its kind. */
 export const typeMatches = (pattern: string, type: string): boolean => (pattern === extensionKind(pattern) ? extensionKind(type) === pattern : type === pattern);
 
@@ -121,79 +110,79 @@ const list = (values: readonly unknown[]): string => values.map(String).join(', 
 
 type Overrides = NonNullable<PolicyDocument['overrides']>;
 
-/** Each rule's check: the breaches of one setting by one object. */
-function breachesOf(policy: CompiledPolicy, setting: PolicySetting, object: unknown, dest: DestinationFacts | undefined): Breach[] {
-  const ports = portsOf(object);
+/** `ServerOnly (Simple)` when the kind writes the mode in its own words. */
+const modeText = (tls: TlsView): string => (tls.written === tls.mode.value ? String(tls.mode.value) : `${String(tls.written)} (${String(tls.mode.value)})`);
+
+/** Each rule's check: the breaches of one setting by one object, as its kind's view shows it. */
+function breachesOf(policy: CompiledPolicy, setting: PolicySetting, view: PolicyView): Breach[] {
+  const ports = view.ports;
+  const dest = view.destination?.facts;
   const out: Breach[] = [];
   switch (setting.rule) {
     case 'allowedTlsModes': {
       const modes = (setting.value as NonNullable<Overrides['allowedTlsModes']>).modes as string[];
-      for (const { at, port } of ports) {
-        const tls = port['tls'];
-        if (!isPlainObject(tls)) {
+      for (const { tlsAt, tls } of ports) {
+        if (!tls) {
           // No tls block after defaulting: plaintext, i.e. mode None in effect.
-          if (!modes.includes('None')) out.push({ at: [...at, 'tls'], kind: 'required', problem: `TLS is required (allowed modes: ${list(modes)})`, scope: [[...at, 'tls']] });
+          if (!modes.includes('None')) out.push({ at: tlsAt, kind: 'required', problem: `TLS is required (allowed modes: ${list(modes)})`, scope: [tlsAt] });
           continue;
         }
-        const mode = tls['mode'];
+        const mode = tls.mode.value;
         if (typeof mode === 'string' && !modes.includes(mode)) {
-          out.push({ at: [...at, 'tls', 'mode'], kind: 'invalid', badValue: mode, problem: `mode ${mode} is not allowed (allowed: ${list(modes)})`, scope: [[...at, 'tls', 'mode']] });
+          out.push({ at: tls.mode.at, kind: 'invalid', badValue: tls.written, problem: `mode ${modeText(tls)} is not allowed (allowed: ${list(modes)})`, scope: [tls.mode.at] });
         }
       }
       return out;
     }
     case 'forbidInsecureSkipVerify':
-      for (const { at, port } of ports) {
-        const tls = port['tls'];
-        if (isPlainObject(tls) && tls['insecureSkipVerify'] === true) {
-          const field = [...at, 'tls', 'insecureSkipVerify'];
-          out.push({ at: field, kind: 'forbidden', problem: 'must not be true (certificate verification is required)', scope: [field] });
-        }
+      for (const { tls } of ports) {
+        const skip = tls?.insecureSkipVerify;
+        if (skip?.value === true) out.push({ at: skip.at, kind: 'forbidden', problem: 'must not be true (certificate verification is required)', scope: [skip.at] });
       }
       return out;
     case 'requireSniMatchesHostname':
       if (dest?.type !== 'Fqdn') return out;
-      for (const { at, port } of ports) {
-        const tls = port['tls'];
-        if (!isPlainObject(tls) || tls['mode'] === 'None') continue;
-        const field = [...at, 'tls', 'sni'];
-        const sni = tls['sni'];
-        const scope = [field, ['spec', 'destination', 'fqdn', 'hostname']];
+      for (const { tls } of ports) {
+        if (!tls || tls.mode.value === 'None') continue;
+        const field = tls.sni.at;
+        const sni = tls.sni.value;
+        const scope = [field, view.destination!.at];
         if (sni === undefined) out.push({ at: field, kind: 'required', problem: `SNI must be set to the hostname ${dest.host}`, scope });
         else if (sni !== dest.host) out.push({ at: field, kind: 'invalid', badValue: sni, problem: `SNI must equal the hostname ${dest.host}`, scope });
       }
       return out;
     case 'allowedPorts': {
       const allowed = (setting.value as NonNullable<Overrides['allowedPorts']>).ports;
-      for (const { at, port } of ports) {
-        const n = port['number'];
-        if (typeof n === 'number' && !allowed.includes(n)) out.push({ at: [...at, 'number'], kind: 'invalid', badValue: n, problem: `port ${n} is not allowed (allowed: ${list(allowed)})`, scope: [[...at, 'number']] });
+      for (const { number } of ports) {
+        const n = number.value;
+        if (typeof n === 'number' && !allowed.includes(n)) out.push({ at: number.at, kind: 'invalid', badValue: n, problem: `port ${n} is not allowed (allowed: ${list(allowed)})`, scope: [number.at] });
       }
       return out;
     }
     case 'allowedProtocols': {
       const allowed = (setting.value as NonNullable<Overrides['allowedProtocols']>).protocols;
-      for (const { at, port } of ports) {
-        const p = port['protocol'];
+      for (const { protocol } of ports) {
+        const p = protocol.value;
         if (typeof p === 'string' && !allowed.includes(p)) {
-          out.push({ at: [...at, 'protocol'], kind: 'invalid', badValue: p, problem: `protocol ${p} is not allowed (allowed: ${list(allowed)})`, scope: [[...at, 'protocol']] });
+          out.push({ at: protocol.at, kind: 'invalid', badValue: p, problem: `protocol ${p} is not allowed (allowed: ${list(allowed)})`, scope: [protocol.at] });
         }
       }
       return out;
     }
     case 'deniedDestinations':
     case 'allowedDestinations':
-      return dest ? destinationBreach(policy, setting.rule, dest) : out;
+      return view.destination ? destinationBreach(policy, setting.rule, view.destination) : out;
     case 'requiredExtensions': {
+      if (!view.extensions) return out; // the kind has no extensions
       const { type } = setting.value as { type: string };
-      if (!extensionsOf(object).some((e) => typeMatches(type, e.type))) {
+      if (!view.extensions.some((e) => typeMatches(type, e.type))) {
         out.push({ at: ['spec', 'extensions'], kind: 'required', problem: `an extension of type ${type} is required`, scope: [['spec', 'extensions']] });
       }
       return out;
     }
     case 'forbiddenExtensions': {
       const { type } = setting.value as { type: string };
-      for (const e of extensionsOf(object)) {
+      for (const e of view.extensions ?? []) {
         if (typeMatches(type, e.type)) out.push({ at: [...e.at, 'type'], kind: 'forbidden', problem: `extensions of type ${type} are not allowed`, scope: [[...e.at, 'type']] });
       }
       return out;
@@ -204,21 +193,15 @@ function breachesOf(policy: CompiledPolicy, setting: PolicySetting, object: unkn
 }
 
 /** The matchers are compiled on the policy; the setting only carries the document's text. */
-function destinationBreach(policy: CompiledPolicy, which: 'deniedDestinations' | 'allowedDestinations', dest: DestinationFacts): Breach[] {
+function destinationBreach(policy: CompiledPolicy, which: 'deniedDestinations' | 'allowedDestinations', destination: NonNullable<PolicyView['destination']>): Breach[] {
   const matcher = policy[which];
   if (!matcher) return [];
+  const dest = destination.facts;
   const hit = matchDestination(matcher, dest) !== undefined;
-  const at = destinationPath(dest);
-  const scope = [['spec', 'destination']];
+  const { at, scope } = destination;
   if (which === 'deniedDestinations' && hit) return [{ at, kind: 'forbidden', problem: `${describeDestination(dest)} may not be reached`, scope }];
   if (which === 'allowedDestinations' && !hit) return [{ at, kind: 'forbidden', problem: `${describeDestination(dest)} is not an allowed destination`, scope }];
   return [];
-}
-
-function destinationPath(dest: DestinationFacts): Segments {
-  if (dest.type === 'Fqdn') return ['spec', 'destination', 'fqdn', 'hostname'];
-  if (dest.type === 'Ip') return ['spec', 'destination', 'ip', 'address'];
-  return ['spec', 'destination', 'service'];
 }
 
 export interface OverrideInput {
@@ -227,6 +210,8 @@ export interface OverrideInput {
   readonly operation: string;
   /** The Backend's namespace (request namespace, else metadata.namespace). */
   readonly namespace?: string;
+  /** The object's kind; absent: Backend. */
+  readonly unit?: KindUnit;
 }
 
 export interface OverrideVerdict {
@@ -254,9 +239,10 @@ const shortField = (at: Segments): string => dotted(at[0] === 'spec' && at[1] ==
 
 export function evaluateOverrides(input: OverrideInput, ctx: Pick<PolicyContext, 'policies' | 'namespaces'>): OverrideVerdict {
   if (ctx.policies.size === 0) return EMPTY_VERDICT;
-  const applicable = applicablePolicies(input.object, input.namespace, ctx.policies, ctx.namespaces);
+  const view = policyViewOf(input.object, input.namespace, input.unit);
+  if (!view) return EMPTY_VERDICT;
+  const applicable = applicableTo(view, input.namespace, ctx.policies, ctx.namespaces);
   if (applicable.length === 0) return EMPTY_VERDICT;
-  const dest = destinationFacts(input.object, input.namespace);
   const ratchet = input.operation === 'UPDATE' && isPlainObject(input.oldObject);
 
   const errors: FieldError[] = [];
@@ -264,7 +250,7 @@ export function evaluateOverrides(input: OverrideInput, ctx: Pick<PolicyContext,
   const warnings: string[] = [];
   const decisions = new Map<string, PolicyDecision>();
   for (const { applicable: a, setting } of winners(applicable, (k) => k.startsWith('overrides.')).values()) {
-    const breaches = breachesOf(a.policy, setting, input.object, dest);
+    const breaches = breachesOf(a.policy, setting, view);
     if (breaches.length === 0) continue;
     const action = actionOf(setting.value as { action?: PolicyAction });
     const ref = a.policy.ref;

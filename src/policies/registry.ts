@@ -9,6 +9,7 @@
  *   is reported as a duplicate.
  * Every change builds a new PolicySet (copy-on-write): a snapshot taken by a request never changes.
  */
+import { all } from '../kinds/registry.js';
 import { formatFieldError } from '../backend/field-errors.js';
 import { ConfigMapRegistry, type ConfigMapRegistryOptions, type LoadResult, loadedOrigin, olderFirst, type RegistryEntry } from '../schemas/configmap-registry.js';
 import type { ConfigMapObject, ConfigMapOrigin } from '../schemas/source.js';
@@ -38,9 +39,23 @@ export interface PolicyListing {
   defaults?: string[];
 }
 
+/** Which kinds policies apply to, and what of a policy does not apply to a kind. */
+export interface PolicyKindScope {
+  group: string;
+  kinds: string[];
+  /** Override rules and `defaults` that mean nothing for these kinds (never enforced on them). */
+  notApplied: string[];
+}
+
 export interface PolicyReport {
   policies: PolicyListing[];
   conflicts: PolicyConflict[];
+  /** The served kinds policies apply to (src/kinds units with a policy view). */
+  appliesTo: PolicyKindScope[];
+}
+
+export function policyScopes(): PolicyKindScope[] {
+  return all().flatMap((u) => (u.policies ? [{ group: u.group, kinds: u.kinds.map((k) => k.kind), notApplied: [...u.policies.notApplied] }] : []));
 }
 
 export class PolicyRegistry extends ConfigMapRegistry<CompiledPolicy> {
@@ -83,7 +98,7 @@ export class PolicyRegistry extends ConfigMapRegistry<CompiledPolicy> {
       return row;
     });
     rows.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
-    return { policies: rows, conflicts: [...this.current.conflicts] };
+    return { policies: rows, conflicts: [...this.current.conflicts], appliesTo: policyScopes() };
   }
 
   protected load(cm: ConfigMapObject, origin: ConfigMapOrigin): LoadResult<CompiledPolicy> {

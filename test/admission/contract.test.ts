@@ -2,7 +2,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jsonpatch from 'fast-json-patch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectOneLinePerAdmission } from '../support/log-capture.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { AUDIT_KEY, backend, decodePatch, openaiBackend, review } from '../support/reviews.js';
 
@@ -11,7 +12,13 @@ let server: TestServer;
 const FIXTURES = join(import.meta.dirname, '../fixtures/admission');
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // At the default level, logged as production logs: every admission leaves one line that parses.
+  server = await startTestServer({ captureLogs: true });
+});
+afterEach(async () => {
+  await expectOneLinePerAdmission(server.log!, server.answers);
+  server.log!.clear();
+  server.answers.length = 0;
 });
 afterAll(async () => {
   await server?.close();

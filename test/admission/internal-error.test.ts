@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Verdict } from '../../src/admission/review.js';
 import { openaiBackend, review } from '../support/reviews.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
+import { metricValue } from '../support/metrics-text.js';
 
 let server: TestServer;
 
@@ -29,10 +30,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-const internalErrors = async (source: string): Promise<number> => {
-  const text = await server.metrics.registry.getSingleMetricAsString('backend_webhook_internal_errors_total');
-  return Number(new RegExp(`^backend_webhook_internal_errors_total\\{source="${source}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
-};
+const internalErrors = async (source: string): Promise<number> =>
+  metricValue(await server.metrics.registry.getSingleMetricAsString('backend_webhook_internal_errors_total'), 'backend_webhook_internal_errors_total', { source }) ?? 0;
 
 it('denies with code 500 inside a well-formed AdmissionReview, without internals', async () => {
   const body = review(openaiBackend());
@@ -43,7 +42,7 @@ it('denies with code 500 inside a well-formed AdmissionReview, without internals
   expect(await internalErrors('processor')).toBe(1);
   // An answer that is not a verdict on the object counts as result="error" (the error-ratio alert).
   const requests = await server.metrics.registry.getSingleMetricAsString('backend_webhook_admission_requests_total');
-  expect(requests).toMatch(/endpoint="broken",kind="Backend",operation="CREATE",result="error"\} 1/);
+  expect(metricValue(requests, 'backend_webhook_admission_requests_total', { endpoint: 'broken', kind: 'Backend', operation: 'CREATE', result: 'error' })).toBe(1);
   expect(requests).not.toMatch(/endpoint="broken"[^}]*result="denied"/);
   // And the server goes on serving.
   expect((await server.client.postJson('/validate', review(openaiBackend()))).json.response.allowed).toBe(true);

@@ -16,6 +16,8 @@ import { execFile } from 'node:child_process';
 const GROUP = 'ainetworking.prototype.x-k8s.io';
 const BACKENDS: ResourceType = { group: GROUP, version: 'v0alpha0', plural: 'backends', kind: 'Backend', namespaced: true };
 const DESTINATIONS: ResourceType = { group: GROUP, version: 'v0alpha0', plural: 'xbackenddestinations', kind: 'XBackendDestination', namespaced: true };
+const XBACKENDS: ResourceType = { group: 'gateway.networking.x-k8s.io', version: 'v1alpha1', plural: 'xbackends', kind: 'XBackend', namespaced: true };
+const TLS_POLICIES: ResourceType = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'backendtlspolicies', kind: 'BackendTLSPolicy', namespaced: true };
 const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -43,7 +45,7 @@ let kubeconfig: string;
 beforeAll(async () => {
   ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'bw-audit-'));
-  api = await FakeApiServer.start([CONFIGMAPS, NAMESPACES, BACKENDS, DESTINATIONS]);
+  api = await FakeApiServer.start([CONFIGMAPS, NAMESPACES, BACKENDS, DESTINATIONS, XBACKENDS, TLS_POLICIES]);
   kubeconfig = api.writeKubeconfig(dir);
   for (const ns of ['backend-webhook-system', 'team-a', 'team-b', 'rogue']) api.create(NAMESPACES, { metadata: { name: ns, labels: { team: ns } } });
   // Stored before the webhook (or before the rules tightened): each breaks one rule today.
@@ -51,6 +53,9 @@ beforeAll(async () => {
   api.create(BACKENDS, backend('team-b', 'metadata', { type: 'Ip', ip: { address: '169.254.169.254' } }, {}, { tier: 'legacy' }));
   api.create(BACKENDS, backend('team-b', 'tools', fqdn('tools.example.com'), { extensions: [{ name: 'filter', type: 'example.com/ToolFilter', rawConfig: { categories: 'all' } }] }));
   api.create(DESTINATIONS, { ...backend('team-a', 'internal', fqdn('db.team-a.svc.cluster.local')), kind: 'XBackendDestination' });
+  // The other served kinds (src/kinds/registry.ts) are audited too.
+  api.create(XBACKENDS, { apiVersion: 'gateway.networking.x-k8s.io/v1alpha1', kind: 'XBackend', metadata: { name: 'imds', namespace: 'team-b' }, spec: { type: 'ExternalHostname', externalHostname: { hostname: '169.254.169.254' }, port: { port: 80 } } });
+  api.create(TLS_POLICIES, { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'BackendTLSPolicy', metadata: { name: 'tls', namespace: 'team-b' }, spec: { targetRefs: [{ group: GROUP, kind: 'Backend', name: 'tools' }], validation: { hostname: 'tools.example.com', wellKnownCACertificates: 'System' } } });
   // The schema counts from the trusted namespace only; the same ConfigMap elsewhere is ignored.
   api.create(CONFIGMAPS, schemaConfigMap('backend-webhook-system'));
 });
@@ -75,7 +80,9 @@ describe('audit', { timeout: 120_000 }, () => {
     // The schema ConfigMap is judged too (it compiles), and Namespaces are context, not subjects.
     expect(byName.get('ConfigMap/backend-webhook-system/extension-schema-tool-filter').outcome).toBe('valid');
     expect([...byName.keys()].some((k) => k.startsWith('Namespace/'))).toBe(false);
-    expect(report.summary).toMatchObject({ judged: 5, valid: 2, invalid: 3 });
+    expect(byName.get('XBackend/team-b/imds').errors.map((e: any) => e.field)).toEqual(['spec.externalHostname.hostname']);
+    expect(byName.get('BackendTLSPolicy/team-b/tls').errors.map((e: any) => e.field)).toEqual(['spec.targetRefs[0]']);
+    expect(report.summary).toMatchObject({ judged: 7, valid: 2, invalid: 5 });
   });
 
   it('--namespace and --selector narrow what is judged', async () => {
@@ -99,7 +106,7 @@ describe('audit', { timeout: 120_000 }, () => {
 
   it('the server\'s validation flags apply (--unknown-extension-policy warn)', async () => {
     const result = await run(['--kubeconfig', kubeconfig, '-o', 'json', '--trusted-namespace', 'rogue', '--namespace', 'team-b', '--unknown-extension-policy', 'warn']);
-    const tools = JSON.parse(result.stdout).results.find((r: any) => r.name === 'tools');
+    const tools = JSON.parse(result.stdout).results.find((r: any) => r.name === 'tools' && r.kind === 'Backend');
     expect(tools.outcome).toBe('valid');
     expect(tools.warnings.length).toBe(1);
   });

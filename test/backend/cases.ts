@@ -3,10 +3,10 @@
  * list of expected errors (exact field path and type). Data only, so the same table runs through
  * the pure functions (validate.test.ts) and through the real HTTPS server (test/admission/).
  */
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FieldErrorType } from '../../src/backend/field-errors.js';
 import type { ValidationOptions } from '../../src/backend/options.js';
-import { MapSchemaLookup, type ExtensionConfigValidator, type ExtensionSchema, type SchemaLookup } from '../../src/schemas/registry.js';
+import { compileExtensionSchema } from '../../src/schemas/compile.js';
+import { MapSchemaLookup, type ExtensionSchema, type SchemaLookup } from '../../src/schemas/registry.js';
 import { ReferenceGrantIndex } from '../../src/references/grants.js';
 
 /** ReferenceGrants: team-a's Backends may use Secret client-cert in certs, and any ConfigMap in pki. */
@@ -48,7 +48,9 @@ const EXTENSION_JSON_SCHEMAS: Record<string, object> = {
     required: ['secretRef'],
     properties: {
       secretRef: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: { type: 'string', minLength: 1 } } },
-      header: { type: 'string', maxLength: 64 },
+      header: { type: 'string', maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9-]*$' },
+      // A format (ajv-formats) and a pattern (RE2 or provably linear native): production compilation only.
+      audience: { type: 'string', format: 'uri' },
     },
   },
   [GUARDRAIL]: {
@@ -61,11 +63,13 @@ const EXTENSION_JSON_SCHEMAS: Record<string, object> = {
   },
 };
 
+/** Compiled the way production compiles a registered schema (src/schemas/compile.ts: RE2 or linear native patterns, formats, limits). */
 function compileFixture(): SchemaLookup {
-  const ajv = new Ajv2020({ allErrors: true, strict: true });
   const byType = new Map<string, ExtensionSchema>();
   for (const [type, schema] of Object.entries(EXTENSION_JSON_SCHEMAS)) {
-    byType.set(type, { type, origin: { kind: 'file', name: `${type}.json`, path: `fixture/${type}.json` }, validate: ajv.compile(schema) as ExtensionConfigValidator });
+    const compiled = compileExtensionSchema(JSON.stringify(schema));
+    if (!compiled.ok) throw new Error(`fixture schema for ${type} does not compile: ${compiled.error.message}`);
+    byType.set(type, { type, origin: { kind: 'file', name: `${type}.json`, path: `fixture/${type}.json` }, validate: compiled.validate });
   }
   return new MapSchemaLookup(byType);
 }
@@ -96,16 +100,17 @@ const tlsBackend = (tls: unknown, extra: Obj = {}): Obj => backend(service(undef
 const ext = (name: unknown, type: unknown, rawConfig?: unknown): Obj => (rawConfig === undefined ? { name, type } : { name, type, rawConfig });
 const withExtensions = (...extensions: unknown[]): Obj => backend(service(), extensions);
 
-const R: FieldErrorType = 'FieldValueRequired';
-const I: FieldErrorType = 'FieldValueInvalid';
-const NS: FieldErrorType = 'FieldValueNotSupported';
-const F: FieldErrorType = 'FieldValueForbidden';
+/** Error-type shorthands for the tables (also used by test/kinds/cases.ts). */
+export const R: FieldErrorType = 'FieldValueRequired';
+export const I: FieldErrorType = 'FieldValueInvalid';
+export const NS: FieldErrorType = 'FieldValueNotSupported';
+export const F: FieldErrorType = 'FieldValueForbidden';
 const D: FieldErrorType = 'FieldValueDuplicate';
 const TL: FieldErrorType = 'FieldValueTooLong';
-const TM: FieldErrorType = 'FieldValueTooMany';
+export const TM: FieldErrorType = 'FieldValueTooMany';
 const TI: FieldErrorType = 'FieldValueTypeInvalid';
-const U: FieldErrorType = 'FieldValueUnknown';
-const e = (field: string, type: FieldErrorType): { field: string; type: FieldErrorType } => ({ field, type });
+export const U: FieldErrorType = 'FieldValueUnknown';
+export const e = (field: string, type: FieldErrorType): { field: string; type: FieldErrorType } => ({ field, type });
 
 const DEST = 'spec.destination';
 const PORT0 = `${DEST}.ports[0]`;
@@ -417,6 +422,9 @@ const EXTENSIONS: BackendCase[] = [
   { name: 'rawConfig wrong type', object: withExtensions(ext('filter', GUARDRAIL, { threshold: 'high' })), expectErrors: [e('spec.extensions[0].rawConfig/threshold', TI)] },
   { name: 'rawConfig number out of range', object: withExtensions(ext('filter', GUARDRAIL, { threshold: 2 })), expectErrors: [e('spec.extensions[0].rawConfig/threshold', I)] },
   { name: 'rawConfig too many items', object: withExtensions(ext('filter', GUARDRAIL, { categories: ['hate', 'violence', 'sexual', 'self-harm'] })), expectErrors: [e('spec.extensions[0].rawConfig/categories', TM)] },
+  { name: 'rawConfig string not matching its pattern', object: withExtensions(ext('inject', CREDENTIAL_INJECTOR, { secretRef: { name: 'k' }, header: 'X Key' })), expectErrors: [e('spec.extensions[0].rawConfig/header', I)] },
+  { name: 'rawConfig string not in its format', object: withExtensions(ext('inject', CREDENTIAL_INJECTOR, { secretRef: { name: 'k' }, audience: 'not a uri' })), expectErrors: [e('spec.extensions[0].rawConfig/audience', I)] },
+  { name: 'valid: rawConfig string in its format', object: withExtensions(ext('inject', CREDENTIAL_INJECTOR, { secretRef: { name: 'k' }, audience: 'https://api.openai.com/v1' })), expectErrors: [] },
   { name: 'rawConfig string too long', object: withExtensions(ext('inject', CREDENTIAL_INJECTOR, { secretRef: { name: 'k' }, header: 'h'.repeat(65) })), expectErrors: [e('spec.extensions[0].rawConfig/header', TL)] },
   {
     name: 'rawConfig errors in two extensions, each under its own index',

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { applyBuiltInDefaults, defaultBackend, defaultBackendWith, type Operation } from '../../src/backend/defaults.js';
+import { applyBuiltInDefaults, defaultBackend, defaultBackendWith, type DefaultingResult, type Operation } from '../../src/backend/defaults.js';
+import { hostnameSyntaxProblem } from '../../src/backend/rules/hostnames.js';
 import { formatFieldError } from '../../src/backend/field-errors.js';
 import { DEFAULT_VALIDATION_OPTIONS, type ValidationOptions } from '../../src/backend/options.js';
 import { validateBackend } from '../../src/backend/validate.js';
@@ -105,6 +106,44 @@ describe('defaultBackend', () => {
 const reference = (object: unknown) => defaultBackendWith(object, applyBuiltInDefaults);
 
 /**
+ * The expected answer, written out here without the product's defaulting code: the API server sees
+ * the JSON text of the object, so read the two defaults off a JSON copy (nothing serialisable:
+ * nothing to patch), in fast-json-patch compare's order (ports last to first, a port's mcp.path
+ * before its tls); the defaulted paths ascending, tls first. For non-JSON input defaultBackend
+ * takes the reference path, so comparing the two alone would compare that path with itself.
+ */
+function expectedDefaults(object: unknown): DefaultingResult {
+  let copy: unknown;
+  try {
+    const text = JSON.stringify(object);
+    if (typeof text !== 'string') return { patch: [], defaulted: [] };
+    copy = JSON.parse(text);
+  } catch {
+    return { patch: [], defaulted: [] };
+  }
+  const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const own = (o: unknown, k: string): unknown => (isRecord(o) && Object.hasOwn(o, k) ? o[k] : undefined);
+  const destination = own(own(copy, 'spec'), 'destination');
+  const ports = own(destination, 'ports');
+  if (!Array.isArray(ports)) return { patch: [], defaulted: [] };
+  const host = own(own(destination, 'fqdn'), 'hostname');
+  const sni = own(destination, 'type') === 'Fqdn' && typeof host === 'string' && hostnameSyntaxProblem(host) === undefined ? host : undefined;
+  const patch: Operation[] = [];
+  const defaulted: string[] = [];
+  const needsPath = (port: unknown): boolean => isRecord(own(own(port, 'protocolOptions'), 'mcp')) && !Object.hasOwn(own(own(port, 'protocolOptions'), 'mcp') as object, 'path');
+  const needsTls = (port: unknown): boolean => sni !== undefined && isRecord(port) && !Object.hasOwn(port, 'tls');
+  for (let i = ports.length - 1; i >= 0; i--) {
+    if (needsPath(ports[i])) patch.push({ op: 'add', path: `/spec/destination/ports/${i}/protocolOptions/mcp/path`, value: '/mcp' });
+    if (needsTls(ports[i])) patch.push({ op: 'add', path: `/spec/destination/ports/${i}/tls`, value: { mode: 'Simple', sni } });
+  }
+  ports.forEach((port, i) => {
+    if (needsTls(port)) defaulted.push(`spec.destination.ports[${i}].tls`);
+    if (needsPath(port)) defaulted.push(`spec.destination.ports[${i}].protocolOptions.mcp.path`);
+  });
+  return { patch, defaulted };
+}
+
+/**
  * A deep read-only view of `target` that counts every attempted write instead of performing it, so
  * a test can see that defaultBackend only reads (whichever path it takes).
  */
@@ -201,8 +240,10 @@ describe('defaultBackend against the reference (copy, default, compare)', () => 
     const view = readOnlyView(object, writes);
     expect(defaultBackend(view)).toEqual(reference(view));
     expect(writes.count).toBe(0);
+    expect(defaultBackend(view), 'the read-only view').toEqual(expectedDefaults(view));
     const result = defaultBackend(object);
     expect(result).toEqual(reference(object));
+    expect(result, 'as read off the JSON the API server sent').toEqual(expectedDefaults(object));
     return result;
   };
 

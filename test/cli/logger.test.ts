@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { ensureBuilt, REPO } from '../support/built-program.js';
 
-beforeAll(ensureBuilt);
+beforeAll(() => ensureBuilt());
 
 const SERVE_MODULE = join(REPO, 'dist/cli/serve.js');
 
@@ -46,11 +46,18 @@ it('writes buffered lines before dying of an uncaught exception', async () => {
 });
 
 it('writes a lone line on a quiet server without waiting for more, or for exit', async () => {
-  const run = runScript(`logger.info({ lone: true }, 'only line'); setInterval(() => {}, 1000);`);
-  const deadline = Date.now() + 20_000;
-  while (run.lines().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  // The line carries the child's clock at logging time; arrival is stamped here (one machine, one clock).
+  const run = runScript(`logger.info({ lone: true, loggedAt: Date.now() }, 'only line'); setInterval(() => {}, 1000);`);
+  // The child may take long to start on a loaded machine: that wait is not what is measured.
+  const deadline = Date.now() + 30_000;
+  while (run.lines().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const arrivedAt = Date.now();
   // Killed with SIGKILL: no exit handler runs, so the line can only have come from the periodic flush.
   run.kill();
   await run.done;
-  expect(run.lines().map((l) => JSON.parse(l).lone)).toEqual([true]);
+  const lines = run.lines().map((l) => JSON.parse(l));
+  expect(lines.map((l) => l.lone)).toEqual([true]);
+  // Flushed within the interval (README: 200 ms) plus a margin for a loaded machine: a flush every
+  // 10 s, or only at 4 KiB, fails.
+  expect(arrivedAt - lines[0].loggedAt).toBeLessThan(5_000);
 });

@@ -18,7 +18,7 @@ let clients: HttpsClient[] = [];
 const body = () => readFileSync(join(REPO, 'docs/examples/mutate-fqdn.json'), 'utf8');
 
 beforeAll(async () => {
-  ensureBuilt();
+  await ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'mtls-'));
   const apiServerCa = generateCa({ commonName: 'api-server-client-ca' });
   writeFileSync(join(dir, 'client-ca.crt'), apiServerCa.certPem);

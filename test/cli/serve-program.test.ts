@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpsClient } from '../support/https-client.js';
 import { ensureBuilt, freePort, REPO, runProgram, startProgram, type RunningProgram } from '../support/built-program.js';
 import { decodePatch } from '../support/reviews.js';
+import { metricValue } from '../support/metrics-text.js';
 
 function httpGet(port: number, path: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -141,14 +142,15 @@ describe('serve on the embedded default', () => {
     expect((await httpGet(metricsPort, '/healthz')).status).toBe(200);
     expect((await httpGet(metricsPort, '/readyz')).status).toBe(200);
     const metrics = (await httpGet(metricsPort, '/metrics')).text;
-    expect(metrics).toMatch(/backend_webhook_admission_requests_total\{endpoint="validate",kind="Backend",operation="CREATE",result="denied"\} 1/);
-    expect(metrics).toMatch(/backend_webhook_admission_requests_total\{endpoint="mutate",kind="Backend",operation="CREATE",result="patched"\} 1/);
+    const requests = (endpoint: string, result: string) => metricValue(metrics, 'backend_webhook_admission_requests_total', { endpoint, kind: 'Backend', operation: 'CREATE', result });
+    expect(requests('validate', 'denied')).toBe(1);
+    expect(requests('mutate', 'patched')).toBe(1);
     // One judged request each so far (the README examples), each observed once.
     expect(metrics).toMatch(/^backend_webhook_admission_duration_seconds_count\{endpoint="validate"\} 1$/m);
     expect(metrics).toMatch(/^backend_webhook_admission_duration_seconds_count\{endpoint="mutate"\} 1$/m);
     expect(Number(/^backend_webhook_admission_duration_seconds_sum\{endpoint="mutate"\} (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     expect(metrics).toMatch(/^backend_webhook_log_lines_dropped_total 0$/m);
-    expect(metrics).toMatch(/backend_webhook_extension_schemas\{source="file"\} 2/);
+    expect(metricValue(metrics, 'backend_webhook_extension_schemas', { source: 'file' })).toBe(2);
     const expiry = Number(/^backend_webhook_certificate_expiry_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
     expect(expiry * 1000).toBe(new Date(new X509Certificate(readFileSync(join(dir, 'tls.crt'))).validTo).getTime());
   });

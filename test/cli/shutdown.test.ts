@@ -12,8 +12,8 @@ import { ensureBuilt, REPO, startProgram, type RunningProgram } from '../support
 let dir: string;
 let program: RunningProgram;
 
-beforeAll(() => {
-  ensureBuilt();
+beforeAll(async () => {
+  await ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'shutdown-'));
 });
 

@@ -2,6 +2,7 @@ import { Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { FastHistogram } from '../../src/observability/fast-histogram.js';
 import { Metrics } from '../../src/observability/metrics.js';
+import { metricValue } from '../support/metrics-text.js';
 
 describe('FastHistogram', () => {
   it('is exposed exactly as a prom-client Histogram with the same observations', async () => {
@@ -34,14 +35,15 @@ describe('Metrics.admissionRequestTally', () => {
     denied.count += 1;
     const read = async (): Promise<string> => metrics.registry.getSingleMetricAsString('backend_webhook_admission_requests_total');
     let text = await read();
-    expect(text).toContain('backend_webhook_admission_requests_total{endpoint="validate",kind="Backend",operation="CREATE",result="allowed"} 3');
-    expect(text).toContain('backend_webhook_admission_requests_total{endpoint="validate",kind="Backend",operation="UPDATE",result="denied"} 1');
+    const requests = (labels: Record<string, string>) => metricValue(text, 'backend_webhook_admission_requests_total', { endpoint: 'validate', kind: 'Backend', ...labels });
+    expect(requests({ operation: 'CREATE', result: 'allowed' })).toBe(3);
+    expect(requests({ operation: 'UPDATE', result: 'denied' })).toBe(1);
     // A second scrape does not count again; later increments add up.
     expect(await read()).toBe(text);
     allowed.count += 2;
     text = await read();
-    expect(text).toContain('result="allowed"} 5');
-    expect(text).toContain('result="denied"} 1');
+    expect(requests({ result: 'allowed' })).toBe(5);
+    expect(requests({ result: 'denied' })).toBe(1);
   });
 });
 
@@ -50,8 +52,9 @@ describe('backend_webhook_admission_duration_seconds', () => {
     const metrics = new Metrics();
     metrics.admissionDuration.labels('validate').observe(2);
     const text = await metrics.registry.getSingleMetricAsString('backend_webhook_admission_duration_seconds');
-    expect(text).toContain('backend_webhook_admission_duration_seconds_bucket{le="1",endpoint="validate"} 0');
-    expect(text).toContain('backend_webhook_admission_duration_seconds_bucket{le="2.5",endpoint="validate"} 1');
-    expect(text).toContain('backend_webhook_admission_duration_seconds_bucket{le="5",endpoint="validate"} 1');
+    const bucket = (le: string) => metricValue(text, 'backend_webhook_admission_duration_seconds_bucket', { le, endpoint: 'validate' });
+    expect(bucket('1')).toBe(0);
+    expect(bucket('2.5')).toBe(1);
+    expect(bucket('5')).toBe(1);
   });
 });

@@ -116,12 +116,22 @@ describe('platform policies over HTTPS', () => {
 
   it('a changed policy file changes the verdict without restart; a broken one keeps the last good', async () => {
     const none = fqdnBackend('api.openai.com', [{ number: 443, protocol: 'HTTP', tls: { mode: 'None' } }]);
-    writeFileSync(file, stringify(policyCm('openai', { ...OPENAI, overrides: { allowedTlsModes: { modes: ['Simple', 'None'] } } })));
+    // Allowed with no policy at all (only OPENAI's allowedPorts warns about it): the relaxed policy denies it.
+    const port8443 = fqdnBackend('api.openai.com', [{ number: 8443, protocol: 'HTTP', tls: { mode: 'Simple', sni: 'api.openai.com' } }]);
+    const relaxed = { ...OPENAI, overrides: { allowedTlsModes: { modes: ['Simple', 'None'] }, allowedPorts: { ports: [443], action: 'deny' } } } as PolicyDocument;
+    writeFileSync(file, stringify(policyCm('openai', relaxed)));
     await until(async () => (await validate(none)).allowed === true, 'the relaxed policy to apply');
+    const denied8443 = (res: any): boolean =>
+      res.allowed === false && res.status.details.causes.some((c: any) => c.field === 'spec.destination.ports[0].number' && c.message.includes('policy platform/openai (allowedPorts)'));
+    expect(denied8443(await validate(port8443)), 'the relaxed policy denies port 8443').toBe(true);
     writeFileSync(file, stringify(policyCm('openai', 'overrides: {allowedTlsModes: {modes: []}}')));
     await until(() => registry.report().policies[0]?.error !== undefined, 'the broken version to be rejected');
+    // Still the relaxed version: None allowed (not the first version), port 8443 denied (not dropped).
+    expect(registry.snapshot().size).toBe(1);
     expect((await validate(none)).allowed).toBe(true);
+    expect(denied8443(await validate(port8443)), 'the last good policy still denies port 8443').toBe(true);
     rmSync(file);
     await until(() => registry.snapshot().size === 0, 'the policy to go');
+    expect((await validate(port8443)).allowed, 'with no policy, port 8443 is allowed').toBe(true);
   });
 });

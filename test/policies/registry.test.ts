@@ -109,7 +109,8 @@ describe('policies from files (--policy-dir), watched', () => {
     const file = path.join(dir, 'openai.yaml');
     writeFileSync(file, stringify(policyCm('openai', allowPorts(443))));
     writeFileSync(path.join(dir, 'not-a-policy.yaml'), stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { a: 'b' } }));
-    runtime = await startPolicies({ schemaSource: 'files', policyDir: dir, trustedNamespaces: [] }, silent, new Metrics());
+    const metrics = new Metrics();
+    runtime = await startPolicies({ schemaSource: 'files', policyDir: dir, trustedNamespaces: [] }, silent, metrics);
     expect(runtime.isReady()).toBe(true);
     expect(runtime.registry.snapshot().size).toBe(1); // the unlabelled ConfigMap is not a policy
     expect(servedPorts(runtime.registry, 'platform/openai')).toEqual([443]);
@@ -121,8 +122,12 @@ describe('policies from files (--policy-dir), watched', () => {
     await until(() => runtime!.registry.report().policies[0]?.error !== undefined, 'the broken version to be rejected');
     expect(servedPorts(runtime.registry, 'platform/openai')).toEqual([443, 8443]);
 
-    writeFileSync(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [\n'); // unparseable file: previous content stays
-    await new Promise((r) => setTimeout(r, 300));
+    // An unparseable file: the source reports it (counted as a watch_error) and the previous content stays.
+    const sourceErrors = async (): Promise<number> =>
+      (await metrics.registryEvents.get()).values.find((v) => v.labels.registry === 'backend-policies' && v.labels.event === 'watch_error')?.value ?? 0;
+    const errorsBefore = await sourceErrors();
+    writeFileSync(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [\n');
+    await until(async () => (await sourceErrors()) > errorsBefore, 'the unparseable file to be read and reported');
     expect(servedPorts(runtime.registry, 'platform/openai')).toEqual([443, 8443]);
 
     rmSync(file);

@@ -13,6 +13,7 @@ import { freePort, runProgram, startProgram, type RunningProgram } from '../supp
 import { decodePatch, review } from '../support/reviews.js';
 import { ensureBuilt } from '../cli/validate-cli.js';
 import { fqdnBackend, policyCm } from './support.js';
+import { metricValue } from '../support/metrics-text.js';
 
 function httpGet(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -65,8 +66,19 @@ describe('serve --policy-dir', () => {
     const mutated = (await client.postJson('/mutate', review(fqdnBackend('api.openai.com', [{ number: 443, protocol: 'HTTP' }])))).json.response;
     expect(decodePatch(mutated).map((op: any) => op.path)).toEqual(['/spec/destination/ports/0/tls', '/spec/extensions']);
     const metrics = await httpGet(metricsPort, '/metrics');
-    expect(metrics).toMatch(/backend_webhook_policy_decisions_total\{policy="backend-webhook-system\/openai",rule="allowedTlsModes",action="deny"\} 1/);
-    expect(metrics).toMatch(/backend_webhook_policy_decisions_total\{policy="backend-webhook-system\/openai",rule="extensions",action="default"\} 1/);
+    const decisions = (rule: string, action: string) => metricValue(metrics, 'backend_webhook_policy_decisions_total', { policy: 'backend-webhook-system/openai', rule, action });
+    expect(decisions('allowedTlsModes', 'deny')).toBe(1);
+    expect(decisions('extensions', 'default')).toBe(1);
+  });
+
+  it('serves the Node.js process metrics next to ours (README: Observability)', async () => {
+    const metrics = await httpGet(metricsPort, '/metrics');
+    expect(metricValue(metrics, 'process_start_time_seconds'), 'process_start_time_seconds').toBeGreaterThan(Date.now() / 1000 - 3_600);
+    expect(metricValue(metrics, 'process_resident_memory_bytes')).toBeGreaterThan(10 * 1024 * 1024);
+    expect(metricValue(metrics, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(metricValue(metrics, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(metricValue(metrics, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
+    expect(metricValue(metrics, 'nodejs_version_info', { version: process.version })).toBe(1);
   });
 
   it('the ConfigMap webhook refuses a broken policy', async () => {

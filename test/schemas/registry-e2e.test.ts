@@ -120,11 +120,28 @@ describe('extension schemas from ConfigMaps, through HTTPS', () => {
   });
 
   it('ignores a labelled ConfigMap in an untrusted namespace', async () => {
-    api.create(CONFIGMAPS, schemaConfigMap('sneaky', categories(['anything']), 'team-a'));
+    // Older, and first by name: had it been registered, it would win the type over the trusted one.
+    const sneaky = schemaConfigMap('a-sneaky', categories(['anything']), 'team-a');
+    sneaky.metadata.creationTimestamp = '2020-01-01T00:00:00Z';
+    api.create(CONFIGMAPS, sneaky);
+    // An untrusted claim on a type nobody else claims: had it been registered, it would serve.
+    const lone = schemaConfigMap('lone', categories(['anything']), 'team-a');
+    (lone.data as Record<string, string>).type = 'example.com/Lone';
+    lone.metadata.creationTimestamp = '2020-01-01T00:00:00Z';
+    api.create(CONFIGMAPS, lone);
     api.create(CONFIGMAPS, schemaConfigMap('marker', categories(['search']), NS));
     await until(async () => (await verdict(withFilter(['search']))).allowed === true, 'marker registered');
-    // The untrusted one never took effect: `anything` is still refused by the trusted schema.
-    expect((await verdict(withFilter(['anything']))).allowed).toBe(false);
+    // The untrusted ones never took effect: `anything` is still refused by the trusted schema...
+    const r = await verdict(withFilter(['anything']));
+    expect(r.allowed).toBe(false);
+    expect(r.status.details.causes).toEqual([expect.objectContaining({ field: 'spec.extensions[0].rawConfig/categories/0', reason: 'FieldValueNotSupported' })]);
+    // ...the lone type is still unknown...
+    const loneBackend = withFilter(['anything']);
+    loneBackend.spec.extensions[0].type = 'example.com/Lone';
+    expect((await verdict(loneBackend)).status.details.causes.map((c: any) => c.field)).toEqual(['spec.extensions[0].type']);
+    // ...and only the trusted ConfigMap is listed.
+    const listed = (await server.client.send('GET', '/extensions')).json.types;
+    expect(listed.map((row: any) => `${row.source.namespace}/${row.source.name}`)).toEqual([`${NS}/marker`]);
   });
 });
 

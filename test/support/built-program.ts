@@ -1,17 +1,66 @@
 /**
  * Runs the BUILT program (`node dist/main.js`) as a subprocess: vitest accepts imports that plain
- * Node rejects, so this is what proves the shipped program starts. Builds once if dist/ is missing.
+ * Node rejects, so this is what proves the shipped program starts. ensureBuilt rebuilds dist/ when
+ * it is missing or any source under src/ is newer than its output (`npm test` builds before vitest,
+ * so usually it is fresh; `npx vitest` after an edit is not); a lock directory keeps parallel test
+ * files from building at once, and whoever gets it second finds dist/ fresh.
  */
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import os from 'node:os';
+import path, { join } from 'node:path';
 
 export const REPO = join(import.meta.dirname, '../..');
 export const MAIN = join(REPO, 'dist/main.js');
 
-export function ensureBuilt(): void {
-  if (!existsSync(MAIN)) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'inherit' });
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) return sources(full);
+    return e.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+function isFresh(root: string): boolean {
+  if (!existsSync(path.join(root, 'dist/main.js'))) return false;
+  const src = path.join(root, 'src');
+  return sources(src).every((file) => {
+    const out = path.join(root, 'dist', path.relative(src, file)).replace(/\.ts$/, '.js');
+    return existsSync(out) && statSync(out).mtimeMs >= statSync(file).mtimeMs;
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `root`: the project to build (the repository; another only in the test of this function). */
+export async function ensureBuilt(root: string = REPO): Promise<void> {
+  if (isFresh(root)) return;
+  const lock = path.join(os.tmpdir(), `backend-webhook-build-${Buffer.from(root).toString('hex').slice(-16)}.lock`);
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // Someone else is building; a lock older than five minutes belongs to a dead process.
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        /* gone meanwhile */
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the build lock ${lock}`);
+      await sleep(250);
+    }
+  }
+  try {
+    if (isFresh(root)) return;
+    // Type errors elsewhere in a shared tree still emit JavaScript; only a missing entry point is fatal.
+    spawnSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'ignore' });
+    if (!existsSync(path.join(root, 'dist/main.js'))) throw new Error('the build produced no dist/main.js');
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 export function runProgram(args: string[], options: { env?: Record<string, string>; input?: string } = {}): { code: number; stdout: string; stderr: string } {

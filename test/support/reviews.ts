@@ -12,21 +12,25 @@ export interface ReviewOptions {
   dryRun?: boolean;
   uid?: string;
   subResource?: string;
+  /** Another kind than the Backend group's: group, version and resource plural. */
+  gvk?: { group: string; version: string; resource: string };
 }
 
 export function review(object: unknown, opts: ReviewOptions = {}): any {
   const kind = opts.kind ?? ((object as { kind?: string } | null)?.kind ?? 'Backend');
-  const plural = kind === 'XBackendDestination' ? 'xbackenddestinations' : 'backends';
+  const plural = opts.gvk?.resource ?? (kind === 'XBackendDestination' ? 'xbackenddestinations' : 'backends');
+  const group = opts.gvk?.group ?? GROUP;
+  const version = opts.gvk?.version ?? VERSION;
   const meta = (object as { metadata?: { name?: string; namespace?: string } } | null)?.metadata;
   return {
     apiVersion: opts.apiVersion ?? 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
     request: {
       uid: opts.uid ?? randomUUID(),
-      kind: { group: GROUP, version: VERSION, kind },
-      resource: { group: GROUP, version: VERSION, resource: plural },
-      requestKind: { group: GROUP, version: VERSION, kind },
-      requestResource: { group: GROUP, version: VERSION, resource: plural },
+      kind: { group, version, kind },
+      resource: { group, version, resource: plural },
+      requestKind: { group, version, kind },
+      requestResource: { group, version, resource: plural },
       ...(opts.subResource ? { subResource: opts.subResource } : {}),
       name: meta?.name ?? 'openai',
       namespace: meta?.namespace ?? 'team-a',
@@ -64,3 +68,11 @@ export function decodePatch(response: any): any[] {
 
 /** Audit annotation keys the API server keeps: qualified-name parts, no '/', <= 63 chars. */
 export const AUDIT_KEY = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+const PLURALS: Record<string, string> = { XBackend: 'xbackends', BackendTLSPolicy: 'backendtlspolicies', Backend: 'backends', XBackendDestination: 'xbackenddestinations' };
+
+/** A review of any object, its group/version/kind read from its own apiVersion and kind. */
+export function reviewOf(object: any, opts: Omit<ReviewOptions, 'gvk' | 'kind'> = {}): any {
+  const [group, version] = String(object.apiVersion).split('/');
+  return review(object, { ...opts, kind: object.kind, gvk: { group: group!, version: version!, resource: PLURALS[object.kind] ?? `${String(object.kind).toLowerCase()}s` } });
+}

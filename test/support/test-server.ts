@@ -10,6 +10,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import type { SchemaRegistry } from '../../src/schemas/registry.js';
 import { generateServingBundle } from '../../src/tls/generate.js';
 import { HttpsClient } from './https-client.js';
+import { captureLog, recordAnswers, type AnswerSeen, type LogCapture } from './log-capture.js';
 import { StaticSchemaRegistry } from './static-registry.js';
 
 let bundle: ReturnType<typeof generateServingBundle> | undefined;
@@ -28,11 +29,16 @@ export interface TestServer {
   client: HttpsClient;
   metrics: Metrics;
   registry: SchemaRegistry;
+  /** With captureLogs: the server's log lines and the admission answers the client received. */
+  log?: LogCapture;
+  answers: AnswerSeen[];
   close(): Promise<void>;
 }
 
 export type TestServerOptions = Partial<Omit<AdmissionServerOptions, 'tls' | 'logger' | 'metrics'>> & {
   logLevel?: string;
+  /** Log at the default level (info) into memory, as production formats it (test/support/log-capture.ts). */
+  captureLogs?: boolean;
   /** Where log lines go (default stdout); e.g. a Writable that captures them. */
   logDestination?: pino.DestinationStream;
 };
@@ -41,12 +47,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const { ca, serving } = testCertificates();
   const metrics = new Metrics();
   const registry = options.registry ?? new StaticSchemaRegistry();
+  const log = options.captureLogs ? captureLog(options.logLevel ?? 'info') : undefined;
   const app = buildAdmissionServer({
     validation: DEFAULT_VALIDATION_OPTIONS,
     ...options,
     registry,
     tls: { cert: serving.certPem, key: serving.keyPem },
-    logger: options.logDestination ? pino({ level: options.logLevel ?? 'silent' }, options.logDestination) : pino({ level: options.logLevel ?? 'silent' }),
+    logger: log?.logger ?? (options.logDestination ? pino({ level: options.logLevel ?? 'silent' }, options.logDestination) : pino({ level: options.logLevel ?? 'silent' })),
     metrics,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -54,6 +61,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `https://localhost:${port}`;
   const client = new HttpsClient(url, ca.certPem);
+  const answers = log ? recordAnswers(client) : [];
   return {
     app,
     port,
@@ -62,9 +70,32 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     client,
     metrics,
     registry,
+    ...(log ? { log } : {}),
+    answers,
     async close() {
       client.close();
       await app.close();
     },
   };
+}
+
+/** One test server per distinct set of validation options (they are server flags), started on demand. */
+export class TestServerPool {
+  private readonly servers = new Map<string, TestServer>();
+
+  constructor(private readonly base: () => TestServerOptions = () => ({})) {}
+
+  async for(options: object | undefined): Promise<TestServer> {
+    const key = JSON.stringify(options ?? {});
+    let server = this.servers.get(key);
+    if (!server) {
+      server = await startTestServer({ ...this.base(), validation: { ...DEFAULT_VALIDATION_OPTIONS, ...(options ?? {}) } });
+      this.servers.set(key, server);
+    }
+    return server;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.servers.values()].map((s) => s.close()));
+  }
 }
