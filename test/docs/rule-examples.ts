@@ -9,7 +9,8 @@ import { decodeReview, type Verdict } from '../../src/admission/review.js';
 import { DEFAULT_VALIDATION_OPTIONS } from '../../src/backend/options.js';
 import { extensionSchemaReviewer } from '../../src/schemas/configmap.js';
 import { BACKEND_CASES, EXTENSION_SCHEMAS, GUARDRAIL, makeBackend, type BackendCase } from '../backend/cases.js';
-import { review } from '../support/reviews.js';
+import { KIND_CASES } from '../kinds/cases.js';
+import { review, reviewOf } from '../support/reviews.js';
 
 export interface RenderedLine {
   /** `* field: message` (a cause of a denial) or `Warning: text`. */
@@ -64,6 +65,15 @@ export function backendCaseLines(): RenderedLine[] {
     const { request } = decodeReview(body);
     const verdict = validateRequest(request, { schemas: EXTENSION_SCHEMAS, options: { ...DEFAULT_VALIDATION_OPTIONS, ...(c.options ?? {}) } });
     return kubectlLines(verdict, c.name, String((c.object as { kind?: unknown }).kind ?? 'Backend'));
+  });
+}
+
+/** Every line the XBackend and BackendTLSPolicy tables (test/kinds/cases.ts) produce, judged through validateRequest. */
+export function kindCaseLines(): RenderedLine[] {
+  return KIND_CASES.flatMap((c) => {
+    const { request } = decodeReview(reviewOf(c.object, { operation: c.operation ?? 'CREATE', oldObject: c.oldObject }));
+    const verdict = validateRequest(request, { schemas: EXTENSION_SCHEMAS, options: { ...DEFAULT_VALIDATION_OPTIONS, ...(c.options ?? {}) } });
+    return kubectlLines(verdict, c.name, String((c.object as { kind?: unknown }).kind));
   });
 }
 

@@ -16,7 +16,7 @@ import { addValidationFlags } from '../../src/cli/validation-flags.js';
 import { EXTENSION_SCHEMAS } from '../backend/cases.js';
 import { review } from '../support/reviews.js';
 import { codeSpans, proseLines, tables } from './markdown.js';
-import { backendCaseLines, configMapCaseLines, type RenderedLine } from './rule-examples.js';
+import { backendCaseLines, configMapCaseLines, kindCaseLines, type RenderedLine } from './rule-examples.js';
 
 const DOC_PATH = new URL('../../docs/rules.md', import.meta.url);
 const DOC = readFileSync(DOC_PATH, 'utf8');
@@ -64,7 +64,7 @@ function ruleRows(doc: string): DocRow[] {
 }
 
 const ROWS = ruleRows(DOC);
-const PRODUCED: RenderedLine[] = [...backendCaseLines(), ...configMapCaseLines()];
+const PRODUCED: RenderedLine[] = [...backendCaseLines(), ...kindCaseLines(), ...configMapCaseLines()];
 const BY_LINE = new Map<string, RenderedLine[]>();
 for (const l of PRODUCED) BY_LINE.set(l.line, [...(BY_LINE.get(l.line) ?? []), l]);
 /** What produced `example` about the kind(s) of `row`'s section. */
