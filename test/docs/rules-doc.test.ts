@@ -14,7 +14,7 @@ import { DEFAULT_VALIDATION_OPTIONS } from '../../src/backend/options.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { addValidationFlags } from '../../src/cli/validation-flags.js';
 import { EXTENSION_SCHEMAS } from '../backend/cases.js';
-import { review } from '../support/reviews.js';
+import { reviewOf } from '../support/reviews.js';
 import { codeSpans, proseLines, tables } from './markdown.js';
 import { backendCaseLines, configMapCaseLines, kindCaseLines, type RenderedLine } from './rule-examples.js';
 
@@ -113,17 +113,19 @@ describe('docs/rules.md against the code', () => {
     expect(missing).toEqual([]);
   });
 
-  it('shows the defaulting patch /mutate answers for its example', () => {
-    const marker = DOC.indexOf('<!-- rules-doc: mutate -->');
-    expect(marker).toBeGreaterThan(0);
-    const blocks = [...DOC.slice(marker).matchAll(/```(yaml|json)\n([\s\S]*?)\n```/g)].slice(0, 2);
-    expect(blocks.map((b) => b[1])).toEqual(['yaml', 'json']);
-    const object = parseYaml(blocks[0]![2]!);
-    const { request } = decodeReview(review(object));
-    const verdict = mutateRequest(request, { schemas: EXTENSION_SCHEMAS, options: DEFAULT_VALIDATION_OPTIONS });
-    expect(verdict.allowed).toBe(true);
-    const patch: unknown = JSON.parse(Buffer.from(verdict.patch ?? '', 'base64').toString('utf8') || '[]');
-    expect(patch).toEqual(JSON.parse(blocks[1]![2]!));
+  it('shows the defaulting patch /mutate answers for each of its examples', () => {
+    const markers = [...DOC.matchAll(/<!-- rules-doc: mutate -->/g)].map((m) => m.index);
+    expect(markers.length).toBeGreaterThanOrEqual(2);
+    for (const at of markers) {
+      const blocks = [...DOC.slice(at).matchAll(/```(yaml|json)\n([\s\S]*?)\n```/g)].slice(0, 2);
+      expect(blocks.map((b) => b[1])).toEqual(['yaml', 'json']);
+      const object = parseYaml(blocks[0]![2]!);
+      const { request } = decodeReview(reviewOf(object));
+      const verdict = mutateRequest(request, { schemas: EXTENSION_SCHEMAS, options: DEFAULT_VALIDATION_OPTIONS });
+      expect(verdict.allowed).toBe(true);
+      const patch: unknown = JSON.parse(Buffer.from(verdict.patch ?? '', 'base64').toString('utf8') || '[]');
+      expect(patch).toEqual(JSON.parse(blocks[1]![2]!));
+    }
   });
 
   it('documents every flag that changes the rules', () => {
