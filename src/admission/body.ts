@@ -1,7 +1,9 @@
 /**
  * Reads and parses a request body under a size limit and a deadline, then screens the parsed JSON
- * for depth bombs and prototype-pollution keys with an iterative walk (no recursion: a 10,000-deep
- * body must not overflow the stack here or in anything that runs after us).
+ * for depth bombs with an iterative walk (no recursion: a 10,000-deep body must not overflow the
+ * stack here or in anything that runs after us). Prototype-pollution keys are not refused here:
+ * JSON.parse makes them plain own properties, and only the judged parts of an object refuse them,
+ * with a field path (backend/prototype-keys.ts); a key in oldObject or status never blocks a request.
  */
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
@@ -107,11 +109,10 @@ export interface ScreenResult {
 }
 
 const tooDeep = (maxDepth: number): ScreenResult => ({ ok: false, error: new RequestError('TOO_DEEP', `JSON nesting deeper than ${maxDepth} levels`) });
-const forbiddenKey = (key: string): ScreenResult => ({ ok: false, error: new RequestError('FORBIDDEN_KEY', `forbidden key "${key}" in request body`) });
 const OK: ScreenResult = Object.freeze({ ok: true });
 
 /**
- * Depth and key screening; one pass over every node, no recursion. It runs on every admission, so
+ * Depth screening; one pass over every node, no recursion. It runs on every admission, so
  * it allocates nothing per node: two parallel stacks instead of a frame object, for-in (V8's enum
  * cache) instead of Object.keys.
  */
@@ -135,9 +136,6 @@ export function screenJson(value: unknown, maxDepth: number): ScreenResult {
     }
     for (const key in node) {
       const child = (node as Record<string, unknown>)[key];
-      if (key === '__proto__' || (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))) {
-        return forbiddenKey(key);
-      }
       if (child !== null && typeof child === 'object') {
         nodes.push(child);
         depths.push(depth + 1);

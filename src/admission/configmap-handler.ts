@@ -6,7 +6,7 @@
 import type { FieldError } from '../backend/field-errors.js';
 import type { ConfigMapObject } from '../schemas/source.js';
 import { RequestError } from './errors.js';
-import { isJudgedWrite } from './filters.js';
+import { isJudgedWrite, unsupportedRequest } from './filters.js';
 import { badRequestVerdict, invalidStatus, type AdmissionRequest, type Verdict } from './review.js';
 
 export interface ConfigMapReviewer {
@@ -37,6 +37,8 @@ export function reviewConfigMapRequest(req: AdmissionRequest, ctx: ConfigMapHand
   if (!isConfigMapKind(req)) {
     return badRequestVerdict(new RequestError('UNSUPPORTED_KIND', `this endpoint judges core/v1 ConfigMaps, not ${req.kind.group || 'core'}/${req.kind.version}, Kind=${req.kind.kind}; check the webhook configuration's rules`));
   }
+  const unsupported = unsupportedRequest(req, []);
+  if (unsupported) return badRequestVerdict(unsupported);
   if (!isJudgedWrite(req)) return { allowed: true };
   if (req.object === undefined) return badRequestVerdict(new RequestError('MISSING_OBJECT', `request.object is required for ${req.operation}`));
 

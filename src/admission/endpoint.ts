@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from './app.js';
 import type { Logger } from 'pino';
+import { JudgingFailure } from '../backend/judging-failure.js';
 import { servedKindNames } from '../kinds/registry.js';
 import type { Metrics, RequestTally } from '../observability/metrics.js';
 import { parseJson, peekRequestUid, peekReviewVersion, readBody, screenJson, type RawBody } from './body.js';
@@ -226,7 +227,7 @@ export function registerAdmissionEndpoint(app: App, endpoint: AdmissionEndpoint,
       // A bug of ours (judging, or a verdict that cannot be encoded) must not become an HTTP 500:
       // fail closed, in-band, with a message kubectl shows.
       logger.error({ endpoint: endpoint.name, uid: req.uid, err }, `${stage} failed; denying`);
-      metrics.internalErrors.inc({ source: stage });
+      metrics.internalErrors.inc({ source: stage === 'processor' && err instanceof JudgingFailure ? err.source : stage });
       verdict = internalErrorVerdict();
       body = encodeReview(review.apiVersion, { uid: req.uid, ...verdict });
     }

@@ -7,7 +7,7 @@ import { defaultWithPolicies, validateWithPolicies } from '../policies/admission
 import { backendNamespace, type PolicyContext } from '../policies/evaluate.js';
 import type { SchemaLookup } from '../schemas/registry.js';
 import { RequestError } from './errors.js';
-import { describeKind } from './filters.js';
+import { describeKind, unsupportedRequest } from './filters.js';
 import { describeServed, judges, unitOn } from '../kinds/registry.js';
 import type { Endpoint, KindUnit } from '../kinds/unit.js';
 import { badRequestVerdict, invalidStatus, type AdmissionRequest, type Verdict } from './review.js';
@@ -20,6 +20,9 @@ export interface HandlerContext {
   policies?: PolicyContext;
 }
 
+/** Our CRDs' subresources (manifests/crd-*.yaml): status, never judged. */
+const SUBRESOURCES = ['status'];
+
 const ALLOWED: Verdict = Object.freeze({ allowed: true }) as Verdict;
 
 function objectName(req: AdmissionRequest): string {
@@ -29,10 +32,16 @@ function objectName(req: AdmissionRequest): string {
   return typeof meta?.generateName === 'string' ? meta.generateName : '';
 }
 
-/** Shared gate: a kind the endpoint does not serve means the webhook configuration is wrong; say so. */
+/**
+ * Shared gate: a kind the endpoint does not serve (or an operation or subresource no API server
+ * sends for it) means the webhook configuration is wrong; say so.
+ */
 function unitOrRefusal(req: AdmissionRequest, endpoint: Endpoint): KindUnit | Verdict {
   const unit = unitOn(endpoint, req.kind);
-  if (unit) return unit;
+  if (unit) {
+    const unsupported = unsupportedRequest(req, SUBRESOURCES);
+    return unsupported ? badRequestVerdict(unsupported) : unit;
+  }
   return badRequestVerdict(
     new RequestError('UNSUPPORTED_KIND', `/${endpoint} serves ${describeServed(endpoint)}, not ${describeKind(req.kind)}; check the webhook configuration's rules`),
   );

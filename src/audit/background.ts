@@ -78,6 +78,7 @@ export class BackgroundAudit {
   private lastRun: { at: Date; durationMs: number } | undefined;
   private k8s: typeof import('@kubernetes/client-node') | undefined;
   private crdAbsentLogged = false;
+  private readonly absentResources = new Set<AuditedResource>();
 
   constructor(private readonly options: BackgroundAuditOptions) {
     this.log = options.logger.child({ component: 'audit' });
@@ -164,6 +165,7 @@ export class BackgroundAudit {
     const kc = this.options.kubeConfig;
     const path = `/apis/${resource.group}/${resource.version}/${resource.plural}`;
     let attempt = 0;
+    const absent = this.absentResources;
     const run = (): void => {
       if (this.stopped) return;
       let live = true;
@@ -191,18 +193,21 @@ export class BackgroundAudit {
         this.after(delay, run);
         if (reason !== 'relist') this.log.warn({ resource: `${resource.plural}.${resource.group}`, err: reason, retryInMs: delay }, 'audit watch failed; judged state kept');
       };
-      informer.on('error', (err: unknown) => {
-        const status = statusOf(err);
-        // No CRD: nothing stored. Look again later (it may be installed).
-        const delay = status === 404 ? 60_000 : Math.min(30_000, 500 * 2 ** Math.min(attempt++, 6));
-        restart(firstLine(err), delay);
-      });
-      informer.start().then(
-        () => {
-          attempt = 0;
-        },
-        (err: unknown) => restart(firstLine(err), statusOf(err) === 404 ? 60_000 : Math.min(30_000, 500 * 2 ** Math.min(attempt++, 6))),
-      );
+      const failed = (err: unknown): void => {
+        if (statusOf(err) === 404) {
+          // No CRD (Gateway API not installed, say): nothing stored, nothing wrong. Said once; looked for again later.
+          if (!absent.has(resource)) this.log.info({ resource: `${resource.plural}.${resource.group}` }, 'audit: kind not served by this cluster; looking again every minute');
+          absent.add(resource);
+          restart('relist', 60_000);
+          return;
+        }
+        restart(firstLine(err), Math.min(30_000, 500 * 2 ** Math.min(attempt++, 6)));
+      };
+      informer.on('error', failed);
+      informer.start().then(() => {
+        attempt = 0;
+        absent.delete(resource);
+      }, failed);
       this.informers.set(resource, informer);
       this.after(this.options.relistIntervalMs ?? 5 * 60_000, () => restart('relist', 0));
     };

@@ -116,9 +116,10 @@ export const typeInvalid = (field: PathLike, badValue: unknown, detail: string):
   detail,
 });
 
-export const unknownField = (field: PathLike): FieldError => ({
+export const unknownField = (field: PathLike, detail?: string): FieldError => ({
   type: 'FieldValueUnknown',
   field: str(field),
+  detail,
 });
 
 const TYPE_LABEL: Record<FieldErrorType, string> = {

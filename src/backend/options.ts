@@ -1,9 +1,15 @@
+import { DEFAULT_INTERNAL_DOMAINS } from './rules/data.js';
 import type { CrossNamespaceRefsMode, ReferenceGrantLookup } from '../references/grants.js';
 
 /** Server-wide settings that shape validation; all come from flags, so a change needs no release. */
 export interface ValidationOptions {
   /** Cluster DNS domain; `*.<clusterDomain>` hostnames are cluster-internal and refused. */
   clusterDomain: string;
+  /**
+   * Further cluster-internal name suffixes (default `clusterset.local`, the multi-cluster Services
+   * domain): hostnames under them are refused like `*.<clusterDomain>`.
+   */
+  internalDomains?: string[];
   /** Extra refused destination ranges in CIDR notation, on top of the built-in ones. */
   extraDeniedCidrs: string[];
   /** Published MCP revisions accepted in protocolOptions.mcp.version. */
@@ -23,6 +29,7 @@ export const PUBLISHED_MCP_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18',
 
 export const DEFAULT_VALIDATION_OPTIONS: ValidationOptions = Object.freeze({
   clusterDomain: 'cluster.local',
+  internalDomains: [...DEFAULT_INTERNAL_DOMAINS],
   extraDeniedCidrs: [],
   mcpVersions: PUBLISHED_MCP_VERSIONS,
   unknownExtensionPolicy: 'deny',

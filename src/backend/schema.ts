@@ -7,7 +7,10 @@ import type { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsImport from 'ajv-formats';
 import { convertAjvErrors } from './ajv-errors.js';
+import { unknownField, type FieldError } from './field-errors.js';
 import type { Issue } from './issues.js';
+import type { Segments } from './paths.js';
+import { XBACKEND_FIELD_HINTS } from './rules/data.js';
 import { ALL_ERRORS_MAX_NODES, exceedsNodes, MAX_COLLECTED_ISSUES } from './limits.js';
 
 /** ajv-formats' default export is typed for CommonJS; under NodeNext it needs this cast. */
@@ -36,7 +39,11 @@ export const readShippedSchema = (name: string): Readonly<Record<string, unknown
  * invalid one is validated again collecting every problem, unless it has more than
  * ALL_ERRORS_MAX_NODES nodes: then its first problem is all it gets (same verdict, bounded cost).
  */
-export function compileStructure(schema: Readonly<Record<string, unknown>>): (object: unknown) => Issue[] {
+export function compileStructure(
+  schema: Readonly<Record<string, unknown>>,
+  /** Rewrites an error (e.g. adds a hint to an unknown field); `at` is where it is. */
+  mapError: (error: FieldError, at: Segments) => FieldError = (error) => error,
+): (object: unknown) => Issue[] {
   const validateStructure = collectingAjv.compile(schema);
   const validateFirstProblem = failFastAjv.compile(schema);
   return (object) => {
@@ -45,7 +52,7 @@ export function compileStructure(schema: Readonly<Record<string, unknown>>): (ob
     if (validate !== validateFirstProblem && validate(object)) return []; // cannot happen: same schema
     const errors = validate.errors && validate.errors.length > MAX_COLLECTED_ISSUES ? validate.errors.slice(0, MAX_COLLECTED_ISSUES) : validate.errors;
     return convertAjvErrors(errors, '', { data: object }).map((c) => ({
-      error: c.error,
+      error: mapError(c.error, c.at),
       // A missing property is a fact about its parent object (Kubernetes ratchets `required` the same way).
       scope: [c.error.type === 'FieldValueRequired' ? c.at.slice(0, -1) : c.at],
     }));
@@ -53,4 +60,17 @@ export function compileStructure(schema: Readonly<Record<string, unknown>>): (ob
 }
 
 /** Structural problems of `object`, as issues scoped to the value each one is about. */
-export const schemaIssues: (object: unknown) => Issue[] = compileStructure(BACKEND_SCHEMA);
+export const schemaIssues: (object: unknown) => Issue[] = compileStructure(BACKEND_SCHEMA, (error, at) => (error.type === 'FieldValueUnknown' ? withFieldHint(error, at) : error));
+
+/** `spec.destination.ports[].tls.validation`: the key of a field-hint table entry. */
+function hintKey(at: Segments): string {
+  let key = '';
+  for (const s of at) key += typeof s === 'number' ? '[]' : key ? `.${s}` : s;
+  return key;
+}
+
+/** An unknown field that is another API's (Gateway API XBackend's) says where its value goes. */
+function withFieldHint(error: FieldError, at: Segments): FieldError {
+  const key = hintKey(at);
+  return Object.prototype.hasOwnProperty.call(XBACKEND_FIELD_HINTS, key) ? unknownField(error.field, XBACKEND_FIELD_HINTS[key]) : error;
+}

@@ -54,6 +54,8 @@ function resolveOptionsOnce(options: Partial<ValidationOptions> | undefined): Va
   const strings = (v: unknown, fallback: string[]): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : fallback);
   return {
     clusterDomain: typeof o.clusterDomain === 'string' ? o.clusterDomain : d.clusterDomain,
+    // Same array identity when clean, so normalised suffixes stay cached.
+    internalDomains: Array.isArray(o.internalDomains) && o.internalDomains.every((x) => typeof x === 'string') ? o.internalDomains : strings(o.internalDomains, d.internalDomains ?? []),
     // Same array identity when clean, so compiled ranges stay cached.
     extraDeniedCidrs: Array.isArray(o.extraDeniedCidrs) && o.extraDeniedCidrs.every((x) => typeof x === 'string') ? o.extraDeniedCidrs : strings(o.extraDeniedCidrs, d.extraDeniedCidrs),
     mcpVersions: strings(o.mcpVersions, d.mcpVersions),
@@ -61,6 +63,13 @@ function resolveOptionsOnce(options: Partial<ValidationOptions> | undefined): Va
     crossNamespaceRefs: o.crossNamespaceRefs === 'deny' || o.crossNamespaceRefs === 'allow' ? o.crossNamespaceRefs : 'reference-grant',
     ...(o.referenceGrants && typeof o.referenceGrants.allows === 'function' ? { referenceGrants: o.referenceGrants } : {}),
   };
+}
+
+function namespaceOf(object: Record<string, unknown>, given: unknown): string | undefined {
+  if (typeof given === 'string' && given !== '') return given;
+  const meta = object['metadata'];
+  const ns = isPlainObject(meta) ? meta['namespace'] : undefined;
+  return typeof ns === 'string' && ns !== '' ? ns : undefined;
 }
 
 /** Who holds the object's references (for the cross-namespace rule). */
@@ -78,7 +87,7 @@ const BACKEND_CHECKS: KindChecks = {
   rules(findings, object, input, schemas, options) {
     const spec = object['spec'];
     if (isPlainObject(spec)) {
-      const ctx = { findings, options, schemas, referrer: referrerOf(object, input.namespace) };
+      const ctx = { findings, options, schemas, namespace: namespaceOf(object, input.namespace), referrer: referrerOf(object, input.namespace) };
       checkDestination(ctx, spec['destination'], ['spec', 'destination']);
       checkExtensions(ctx, spec['extensions'], ['spec', 'extensions']);
     }

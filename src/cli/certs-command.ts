@@ -13,8 +13,10 @@ export function certsCommand(): Command {
     .addOption(flag('--dns-name <name>', 'extra DNS SAN (repeatable)').argParser(repeatable((s) => s)))
     .addOption(flag('--ip-address <ip>', 'extra IP SAN (repeatable)').argParser(repeatable((s) => s)))
     .addOption(flag('--validity-days <days>', 'serving certificate validity').argParser(parseIntInRange(1, 3650)).default(365))
-    .addOption(flag('--force [bool]', 'overwrite existing files').argParser(parseBoolean).default(false))
-    .action(async (o: { outDir: string; serviceName: string; namespace: string; dnsName?: string[]; ipAddress?: string[]; validityDays: number; force: boolean }) => {
+    .addOption(flag('--force [bool]', 'overwrite existing files with a new CA (callers trusting the old CA stop trusting us)').argParser(parseBoolean).default(false))
+    .addOption(flag('--renew [bool]', 'keep ca.crt/ca.key, write a new serving certificate from them').argParser(parseBoolean).default(false))
+    .addOption(flag('--rotate-ca [bool]', 'write a new CA, keep the old one in ca-bundle.crt, keep the serving certificate (then inject the bundle and --renew)').argParser(parseBoolean).default(false))
+    .action(async (o: { outDir: string; serviceName: string; namespace: string; dnsName?: string[]; ipAddress?: string[]; validityDays: number; force: boolean; renew: boolean; rotateCa: boolean }) => {
       const { runCertsCommand } = await import('./certs.js');
       process.exitCode = await runCertsCommand({
         outDir: o.outDir,
@@ -24,6 +26,8 @@ export function certsCommand(): Command {
         ipAddresses: o.ipAddress ?? [],
         validityDays: o.validityDays,
         force: o.force,
+        renew: o.renew,
+        rotateCa: o.rotateCa,
       });
     });
 }

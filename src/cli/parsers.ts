@@ -1,6 +1,7 @@
 /** Flag value parsers: each refuses a bad value with a one-line reason (commander prints it). */
 import { InvalidArgumentError } from 'commander';
 import { isIP } from 'node:net';
+import { formatV6, parseCidr as parseRange } from '../backend/rules/ip.js';
 
 export function parseIntInRange(min: number, max: number): (value: string) => number {
   return (value) => {
@@ -64,10 +65,23 @@ export function parseCidr(value: string): string {
   const [addr, bits, extra] = value.split('/');
   const family = addr ? isIP(addr) : 0;
   const max = family === 4 ? 32 : 128;
-  if (!family || extra !== undefined || bits === undefined || !/^\d{1,3}$/.test(bits) || Number(bits) > max) {
-    throw new InvalidArgumentError('must be a CIDR such as 100.100.100.200/32 or fd00:ec2::254/128');
+  const cidr = family && extra === undefined && bits !== undefined && /^\d{1,3}$/.test(bits) && Number(bits) <= max ? parseRange(value) : undefined;
+  if (!cidr) throw new InvalidArgumentError('must be a CIDR such as 100.100.100.200/32 or fd00:ec2::254/128');
+  // 10.0.0.1/8 is most likely a typo for a host or for 10.0.0.0/8: refuse it, naming the range.
+  const network = networkOf(cidr.bytes, cidr.prefix);
+  if (network.some((b, i) => b !== cidr.bytes[i])) {
+    const text = `${family === 4 ? network.join('.') : formatV6(network)}/${cidr.prefix}`;
+    throw new InvalidArgumentError(`has host bits set after the /${cidr.prefix} prefix: did you mean ${text}?`);
   }
   return value;
+}
+
+/** The address with every bit after `prefix` cleared. */
+function networkOf(bytes: readonly number[], prefix: number): number[] {
+  return bytes.map((b, i) => {
+    const keep = Math.max(0, Math.min(8, prefix - i * 8));
+    return b & (0xff << (8 - keep)) & 0xff;
+  });
 }
 
 export function parseMcpVersion(value: string): string {

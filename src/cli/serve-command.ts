@@ -1,6 +1,7 @@
 /** `backend-webhook serve`: flags, their environment variables and defaults. */
 import { Command } from 'commander';
 import { PUBLISHED_MCP_VERSIONS, type ValidationOptions } from '../backend/options.js';
+import { DEFAULT_INTERNAL_DOMAINS } from '../backend/rules/data.js';
 import { defaultExtensionSchemaDir } from '../schemas/file-source.js';
 import { flag } from './option.js';
 import { CROSS_NAMESPACE_REFS_MODES, type CrossNamespaceRefsMode } from '../references/grants.js';
@@ -34,6 +35,7 @@ type RawServeOptions = Omit<ServeConfig, 'trustedNamespaces' | 'validation' | 'a
   auditInterval: number;
   trustedNamespace?: string[];
   clusterDomain: string;
+  internalDomain?: string[];
   deniedCidr?: string[];
   mcpVersion?: string[];
   unknownExtensionPolicy: ValidationOptions['unknownExtensionPolicy'];
@@ -63,6 +65,7 @@ export function serveCommand(): Command {
     .addOption(flag('--admission-memory-budget <size>', 'bytes of request bodies read or judged at once; past it requests wait briefly, then get code 429 (default: 4x --body-limit)').argParser(parseMemorySize))
     .addOption(flag('--max-depth <levels>', 'deepest JSON nesting accepted').argParser(parseIntInRange(16, 1000)).default(100))
     .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
+    .addOption(flag('--internal-domain <domain>', 'cluster-internal name suffix refused as a destination besides --cluster-domain and svc (repeatable; replaces the default clusterset.local)').argParser(repeatable(parseDnsSubdomain)))
     .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
     .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
     .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
@@ -91,7 +94,7 @@ export function serveCommand(): Command {
 }
 
 export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
-  const { trustedNamespace, clusterDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, crossNamespaceRefs, auditInterval, ...sameAsFlags } = raw;
+  const { trustedNamespace, clusterDomain, internalDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, crossNamespaceRefs, auditInterval, ...sameAsFlags } = raw;
   if ((sameAsFlags.tlsCertFile === undefined) !== (sameAsFlags.tlsKeyFile === undefined)) {
     throw new UsageError('--tls-cert-file and --tls-key-file go together');
   }
@@ -104,6 +107,7 @@ export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
     auditIntervalMs: auditInterval,
     validation: {
       clusterDomain,
+      internalDomains: internalDomain ?? [...DEFAULT_INTERNAL_DOMAINS],
       extraDeniedCidrs: deniedCidr ?? [],
       mcpVersions: mcpVersion ?? PUBLISHED_MCP_VERSIONS,
       unknownExtensionPolicy,

@@ -1,9 +1,11 @@
 /**
  * `backend-webhook validate`: judges manifests offline with the server's own processors, for CI.
- * Exit codes: 0 all valid, 1 an invalid object or a broken document, 2 usage or I/O error.
+ * Exit codes: 0 all valid, 1 an invalid object, a broken document or no object at all (unless
+ * --allow-empty), 2 usage or I/O error.
  */
 import { Command } from 'commander';
 import { PUBLISHED_MCP_VERSIONS } from '../backend/options.js';
+import { DEFAULT_INTERNAL_DOMAINS } from '../backend/rules/data.js';
 import type { OutputFormat } from '../offline/render.js';
 import { flag } from './option.js';
 import { CROSS_NAMESPACE_REFS_MODES, type CrossNamespaceRefsMode } from '../references/grants.js';
@@ -14,10 +16,12 @@ interface RawValidateOptions {
   output: OutputFormat;
   strict: boolean;
   showDefaults: boolean;
+  allowEmpty: boolean;
   schemaDir?: string[];
   policyDir?: string[];
   against?: string[];
   clusterDomain: string;
+  internalDomain?: string[];
   deniedCidr?: string[];
   mcpVersion?: string[];
   unknownExtensionPolicy: 'deny' | 'warn';
@@ -52,10 +56,12 @@ export function validateCommand(): Command {
     .addOption(flag('-o, --output <format>', 'text, json, or github (GitHub Actions annotations)').argParser(parseChoice(FORMATS)).default('text'))
     .addOption(flag('--strict', 'objects of kinds the webhook does not judge are errors, not skipped').default(false))
     .addOption(flag('--show-defaults', 'print the defaulting patch each object would get').default(false))
+    .addOption(flag('--allow-empty', 'input without any object passes (default: exit 1, "no objects in input")').default(false))
     .addOption(flag('--schema-dir <dir>', 'directory or file of extension-schema ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
     .addOption(flag('--policy-dir <dir>', 'directory or file of platform-policy ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
     .addOption(flag('--against <path>', 'file or directory of the objects as they are now (e.g. kubectl get backends -A -o yaml): a match is judged as an UPDATE, with ratcheting (repeatable)').argParser(keep))
     .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
+    .addOption(flag('--internal-domain <domain>', 'cluster-internal name suffix refused as a destination besides --cluster-domain and svc (repeatable; replaces the default clusterset.local)').argParser(repeatable(parseDnsSubdomain)))
     .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
     .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
     .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
@@ -65,6 +71,7 @@ export function validateCommand(): Command {
       if (raw.against?.includes('-')) throw new UsageError('--against reads files or directories, not standard input');
       const strict = switchValue(command, 'strict', raw.strict);
       const showDefaults = switchValue(command, 'showDefaults', raw.showDefaults);
+      const allowEmpty = switchValue(command, 'allowEmpty', raw.allowEmpty);
       const [{ runOfflineValidation }, { render }, { exitCodeOf }] = await Promise.all([
         import('../offline/run.js'),
         import('../offline/render.js'),
@@ -77,6 +84,7 @@ export function validateCommand(): Command {
         against: raw.against ?? [],
         validation: {
           clusterDomain: raw.clusterDomain,
+          internalDomains: raw.internalDomain ?? [...DEFAULT_INTERNAL_DOMAINS],
           extraDeniedCidrs: raw.deniedCidr ?? [],
           mcpVersions: raw.mcpVersion ?? PUBLISHED_MCP_VERSIONS,
           unknownExtensionPolicy: raw.unknownExtensionPolicy,
@@ -89,5 +97,10 @@ export function validateCommand(): Command {
       if (output.stderr) process.stderr.write(output.stderr);
       if (output.stdout) process.stdout.write(output.stdout);
       process.exitCode = exitCodeOf(report);
+      // An empty stream is most often a renderer that failed upstream of the pipe: never a pass by default.
+      if (process.exitCode === 0 && report.results.length === 0 && !allowEmpty) {
+        process.stderr.write(`error: no objects in input (${paths.join(' ')}); pass --allow-empty if that is expected\n`);
+        process.exitCode = 1;
+      }
     });
 }

@@ -4,11 +4,13 @@
  */
 import type { Command } from 'commander';
 import { PUBLISHED_MCP_VERSIONS, type ValidationOptions } from '../backend/options.js';
+import { DEFAULT_INTERNAL_DOMAINS } from '../backend/rules/data.js';
 import { flag } from './option.js';
 import { parseChoice, parseCidr, parseDnsSubdomain, parseMcpVersion, repeatable } from './parsers.js';
 
 export interface RawValidationFlags {
   clusterDomain: string;
+  internalDomain?: string[];
   deniedCidr?: string[];
   mcpVersion?: string[];
   unknownExtensionPolicy: ValidationOptions['unknownExtensionPolicy'];
@@ -17,6 +19,7 @@ export interface RawValidationFlags {
 export function addValidationFlags(command: Command): Command {
   return command
     .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
+    .addOption(flag('--internal-domain <domain>', 'cluster-internal name suffix refused as a destination besides --cluster-domain and svc (repeatable; replaces the default clusterset.local)').argParser(repeatable(parseDnsSubdomain)))
     .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
     .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
     .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'));
@@ -25,6 +28,7 @@ export function addValidationFlags(command: Command): Command {
 export function validationOptionsOf(raw: RawValidationFlags): ValidationOptions {
   return {
     clusterDomain: raw.clusterDomain,
+    internalDomains: raw.internalDomain ?? [...DEFAULT_INTERNAL_DOMAINS],
     extraDeniedCidrs: raw.deniedCidr ?? [],
     mcpVersions: raw.mcpVersion ?? PUBLISHED_MCP_VERSIONS,
     unknownExtensionPolicy: raw.unknownExtensionPolicy,

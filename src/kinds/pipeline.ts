@@ -6,6 +6,8 @@
 import { errorBody, formatFieldError, invalid, sortFieldErrors, type FieldError } from '../backend/field-errors.js';
 import { MAX_COLLECTED_ISSUES } from '../backend/limits.js';
 import { Findings, type Issue } from '../backend/issues.js';
+import { JudgingFailure } from '../backend/judging-failure.js';
+import { prototypeKeyIssues, withPrototypeKeyIssues } from '../backend/prototype-keys.js';
 import { isPlainObject, printable, unchangedAt } from '../backend/paths.js';
 import type { ValidationOptions } from '../backend/options.js';
 import type { SchemaLookup } from '../schemas/registry.js';
@@ -22,7 +24,10 @@ export function boundedWarning(text: string): string {
 
 export const ratchetWarning = (e: FieldError): string => boundedWarning(`unchanged, so allowed: ${formatFieldError(e)}`);
 
-/** The rendered body (value printed bounded), not JSON.stringify of the value: that may be megabytes. */
+/**
+ * A problem's identity: the rendered body (value printed bounded, keys sorted), not JSON.stringify of
+ * the value, which may be megabytes and depends on key order.
+ */
 const errorKey = (e: FieldError): string => `${e.type}\u0000${e.field}\u0000${errorBody(e)}`;
 
 /** Schema findings win over a rule's finding at the same field: one verdict per field. */
@@ -47,17 +52,32 @@ export interface KindChecks {
   rules(findings: Findings, object: Record<string, unknown>, input: KindValidationInput, schemas: SchemaLookup, options: ValidationOptions): void;
 }
 
-function run(input: KindValidationInput, checks: KindChecks, schemas: SchemaLookup, options: ValidationOptions): KindValidationResult {
-  const object = input.object;
+/** Everything the structure check and the rules find in `object`. */
+function judge(object: unknown, input: KindValidationInput, checks: KindChecks, schemas: SchemaLookup, options: ValidationOptions): { issues: readonly Issue[]; findings: Findings } {
   const findings = new Findings();
   if (isPlainObject(object)) checks.rules(findings, object, input, schemas, options);
-  const issues = merge(checks.structure(object), findings.issues);
+  // Prototype-pollution keys where we judge (never in metadata or status): one Forbidden each.
+  return { issues: withPrototypeKeyIssues(prototypeKeyIssues(object), merge(checks.structure(object), findings.issues)), findings };
+}
+
+function run(input: KindValidationInput, checks: KindChecks, schemas: SchemaLookup, options: ValidationOptions): KindValidationResult {
+  const object = input.object;
+  const { issues, findings } = judge(object, input, checks, schemas, options);
 
   const ratchet = input.operation === 'UPDATE' && isPlainObject(input.oldObject);
   const errors: FieldError[] = [];
   const ratcheted: FieldError[] = [];
+  // The old object's problems, worked out only when some problem sits in unchanged values.
+  let before: Set<string> | undefined;
   for (const issue of issues) {
-    const keep = ratchet && issue.scope.length > 0 && issue.scope.every((path) => unchangedAt(object, input.oldObject, path));
+    let keep = ratchet && issue.scope.length > 0 && issue.scope.every((path) => unchangedAt(object, input.oldObject, path));
+    if (keep) {
+      // "Unchanged" needs every value the verdict depends on to be unchanged, and some (a type
+      // that now points at a member, a TLS mode that now switches a rule on) are not in the scope.
+      // The problem must also have been there before: then nothing it depends on changed.
+      before ??= new Set(judge(input.oldObject, { ...input, object: input.oldObject }, checks, schemas, options).issues.map((i) => errorKey(i.error)));
+      keep = before.has(errorKey(issue.error));
+    }
     (keep ? ratcheted : errors).push(issue.error);
   }
   // Problems past the collection bound were not looked at for ratcheting: never allow on that basis.
@@ -70,12 +90,14 @@ function run(input: KindValidationInput, checks: KindChecks, schemas: SchemaLook
   return { errors: sortFieldErrors(errors), warnings, ratcheted: sortedRatcheted };
 }
 
-/** Judges `input.object` (any value at all: it never throws) with one kind's checks (a constant: no per-call closures). */
+/** Judges `input.object` (any value at all; the only throw is a JudgingFailure, ours) with one kind's checks (a constant: no per-call closures). */
 export function validateWith(input: KindValidationInput, checks: KindChecks, schemas: SchemaLookup, options: ValidationOptions): KindValidationResult {
   try {
     const safeInput: KindValidationInput = isPlainObject(input) ? input : { object: undefined, operation: 'CREATE' };
     return run(safeInput, checks, schemas, options);
-  } catch {
+  } catch (err) {
+    // Our own failure (a schema registry that threw): the caller fails closed, counts and logs it.
+    if (err instanceof JudgingFailure) throw err;
     // Fail closed: an object we could not judge is not admitted.
     return { errors: [invalid('spec', undefined, 'could not be validated (internal error); the object may be too deeply nested')], warnings: [], ratcheted: [] };
   }

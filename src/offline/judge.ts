@@ -12,6 +12,7 @@ import { isServedKind } from '../admission/filters.js';
 import { mutateRequest, validateRequest, type HandlerContext } from '../admission/handlers.js';
 import type { AdmissionRequest, GroupVersionKind, Verdict } from '../admission/review.js';
 import jsonPatch from 'fast-json-patch';
+import { JudgingFailure } from '../backend/judging-failure.js';
 import { API_GROUP } from '../backend/types.js';
 import { all, unitOn } from '../kinds/registry.js';
 import { describeUnit } from '../kinds/unit.js';
@@ -183,6 +184,17 @@ function skipped(doc: InputDocument, ref: ObjectRef, gvk: GroupVersionKind, ctx:
 }
 
 export function judgeDocument(doc: InputDocument, ctx: JudgeContext): ObjectResult {
+  try {
+    return judgeOne(doc, ctx);
+  } catch (err) {
+    if (!(err instanceof JudgingFailure)) throw err;
+    // As the webhook: our own failure fails closed (the object is not admitted), and says so.
+    const message = `the webhook failed while judging this object (${err.message}); it would not be admitted`;
+    return { location: doc, ref: refOf(doc.object), outcome: 'invalid', errors: [{ field: '', reason: 'InternalError', message, line: doc.line }], warnings: [] };
+  }
+}
+
+function judgeOne(doc: InputDocument, ctx: JudgeContext): ObjectResult {
   const gvk = gvkOf(doc.object);
   const ref = refOf(doc.object);
   if (isServedKind(gvk)) {

@@ -16,9 +16,9 @@ export interface RenderedOutput {
   readonly stderr: string;
 }
 
-/** `file:doc-index`, and `.items[i]` for an object inside a List. */
-export function locationText(l: Pick<ObjectLocation, 'file' | 'document' | 'item'>): string {
-  return `${l.file}:${l.document}${l.item === undefined ? '' : `.items[${l.item}]`}`;
+/** `file:LINE`, the line where the object (document, or List item) starts, as editors and CI logs read it. */
+export function locationText(l: Pick<ObjectLocation, 'file' | 'line'>): string {
+  return `${l.file}:${l.line}`;
 }
 
 /** `kind/namespace/name` (namespace left out when the object has none). */
@@ -38,10 +38,14 @@ export function summaryText(s: OfflineSummary): string {
   return `Summary: ${parts.join(', ')}`;
 }
 
+/** `file:LINE:COL` when the position is known (as compilers print it), else the file. */
+function problemWhere(p: InputProblem): string {
+  if (p.line === undefined) return p.file;
+  return `${p.file}:${p.line}${p.column === undefined ? '' : `:${p.column}`}`;
+}
+
 function problemText(p: InputProblem): string {
-  const where = p.document === undefined ? p.file : locationText({ file: p.file, document: p.document, item: p.item });
-  const at = p.line === undefined ? '' : ` line ${p.line}${p.column === undefined ? '' : `, column ${p.column}`}:`;
-  return `${where}:${at} ${isIoProblem(p) ? 'error: ' : ''}${p.message}`;
+  return `${problemWhere(p)}: ${isIoProblem(p) ? 'error: ' : ''}${p.message}`;
 }
 
 type Entry = { readonly problem: InputProblem } | { readonly result: ObjectResult };
@@ -123,7 +127,7 @@ export function renderGithub(report: OfflineReport): RenderedOutput {
   for (const entry of inInputOrder(report)) {
     if ('problem' in entry) {
       const p = entry.problem;
-      out.push(annotation('error', { file: p.file, line: p.line, col: p.column }, `backend-webhook: ${p.document === undefined ? p.file : locationText({ file: p.file, document: p.document, item: p.item })}`, p.message));
+      out.push(annotation('error', { file: p.file, line: p.line, col: p.column }, `backend-webhook: ${problemWhere(p)}`, p.message));
       continue;
     }
     const r = entry.result;

@@ -6,6 +6,7 @@
 import jsonPatch from 'fast-json-patch';
 import { defaultBackendWith, type DefaultingResult } from '../backend/defaults.js';
 import { errorBody, sortFieldErrors, type FieldError } from '../backend/field-errors.js';
+import { JudgingFailure } from '../backend/judging-failure.js';
 import type { ValidationOptions } from '../backend/options.js';
 import type { BackendValidationInput, BackendValidationResult } from '../backend/validate.js';
 import { BACKEND_UNIT } from '../kinds/backend/index.js';
@@ -87,7 +88,8 @@ export function defaultWithPolicies(
     const before = errorKeys(judge(builtIn.patch));
     const introduced = [...errorKeys(judge(withPolicies.patch))].some((k) => !before.has(k));
     if (introduced) return { ...builtIn, decisions: [], droppedPolicyDefaults: true };
-  } catch {
+  } catch (err) {
+    if (err instanceof JudgingFailure) throw err; // ours: fail closed, counted and logged by the caller
     return { ...builtIn, decisions: [], droppedPolicyDefaults: true };
   }
   return { ...withPolicies, decisions, droppedPolicyDefaults: false };

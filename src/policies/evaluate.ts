@@ -3,9 +3,8 @@
  * namespace labels): which policies apply, which one decides each rule, and the denials and
  * warnings that follow. Every message names the policy (`namespace/name`) and the rule.
  */
-import { type FieldError, forbidden, invalid, required, sortFieldErrors } from '../backend/field-errors.js';
+import { errorBody, type FieldError, forbidden, invalid, required, sortFieldErrors } from '../backend/field-errors.js';
 import { dotted, isPlainObject, unchangedAt, type Segments } from '../backend/paths.js';
-import { boundedWarning, ratchetWarning } from '../backend/validate.js';
 import { extensionKind, type PolicyAction, type PolicyDocument } from './format.js';
 import { BACKEND_UNIT } from '../kinds/backend/index.js';
 import type { KindUnit, PolicyView, TlsView } from '../kinds/unit.js';
@@ -19,6 +18,7 @@ import {
   type Specificity,
 } from './match.js';
 import { actionOf, type CompiledPolicy, type PolicySet, type PolicySetting } from './policy-set.js';
+import { policyWarning } from './warning-text.js';
 
 export type DecisionAction = PolicyAction | 'default';
 
@@ -237,39 +237,75 @@ function fieldError(b: Breach, detail: string): FieldError {
 /** `ports[0].tls.mode` rather than `spec.destination.ports[0].tls.mode`: warnings are short. */
 const shortField = (at: Segments): string => dotted(at[0] === 'spec' && at[1] === 'destination' && at.length > 2 ? at.slice(2) : at.slice(at[0] === 'spec' ? 1 : 0));
 
+/** One deny or warn breach of one winning setting, with the text it is reported with. */
+interface Judged {
+  readonly breach: Breach;
+  readonly action: PolicyAction;
+  readonly ref: string;
+  readonly rule: string;
+  /** The rule as warnings name it (", namespace unknown" when the selector was not evaluated). */
+  readonly ruleLabel: string;
+  /** The denial, for deny breaches. */
+  readonly error?: FieldError;
+  /** The warning, for warn breaches. */
+  readonly warning?: string;
+}
+
+function judgeOverrides(object: unknown, namespace: string | undefined, unit: KindUnit | undefined, ctx: Pick<PolicyContext, 'policies' | 'namespaces'>): Judged[] {
+  const view = policyViewOf(object, namespace, unit);
+  if (!view) return [];
+  const applicable = applicableTo(view, namespace, ctx.policies, ctx.namespaces);
+  if (applicable.length === 0) return [];
+  const out: Judged[] = [];
+  for (const { applicable: a, setting } of winners(applicable, (k) => k.startsWith('overrides.')).values()) {
+    const breaches = breachesOf(a.policy, setting, view);
+    if (breaches.length === 0) continue;
+    const action = actionOf(setting.value as { action?: PolicyAction });
+    const ref = a.policy.ref;
+    const unknownNs = a.undetermined ? `; labels of namespace ${namespace ?? '(none)'} are unknown, so its namespace selector was not evaluated and it is enforced` : '';
+    const ruleLabel = a.undetermined ? `${setting.rule}, namespace unknown` : setting.rule;
+    for (const b of breaches) {
+      if (action === 'warn') out.push({ breach: b, action, ref, rule: setting.rule, ruleLabel, warning: policyWarning({ policy: ref, rule: ruleLabel, field: shortField(b.at), problem: b.problem }) });
+      else out.push({ breach: b, action, ref, rule: setting.rule, ruleLabel, error: fieldError(b, `policy ${ref} (${setting.rule}): ${b.problem}${unknownNs}`) });
+    }
+  }
+  return out;
+}
+
+const errorKey = (e: FieldError): string => `${e.type}\u0000${e.field}\u0000${errorBody(e)}`;
+
 export function evaluateOverrides(input: OverrideInput, ctx: Pick<PolicyContext, 'policies' | 'namespaces'>): OverrideVerdict {
   if (ctx.policies.size === 0) return EMPTY_VERDICT;
-  const view = policyViewOf(input.object, input.namespace, input.unit);
-  if (!view) return EMPTY_VERDICT;
-  const applicable = applicableTo(view, input.namespace, ctx.policies, ctx.namespaces);
-  if (applicable.length === 0) return EMPTY_VERDICT;
+  const judged = judgeOverrides(input.object, input.namespace, input.unit, ctx);
+  if (judged.length === 0) return EMPTY_VERDICT;
   const ratchet = input.operation === 'UPDATE' && isPlainObject(input.oldObject);
 
   const errors: FieldError[] = [];
   const ratcheted: FieldError[] = [];
   const warnings: string[] = [];
   const decisions = new Map<string, PolicyDecision>();
-  for (const { applicable: a, setting } of winners(applicable, (k) => k.startsWith('overrides.')).values()) {
-    const breaches = breachesOf(a.policy, setting, view);
-    if (breaches.length === 0) continue;
-    const action = actionOf(setting.value as { action?: PolicyAction });
-    const ref = a.policy.ref;
-    const unknownNs = a.undetermined ? `; labels of namespace ${input.namespace ?? '(none)'} are unknown, so its namespace selector was not evaluated and it is enforced` : '';
-    const ruleLabel = a.undetermined ? `${setting.rule}, namespace unknown` : setting.rule;
-    for (const b of breaches) {
-      if (action === 'warn') {
-        warnings.push(boundedWarning(`policy ${ref} (${ruleLabel}): ${shortField(b.at)}: ${b.problem}`));
-        continue;
-      }
-      const error = fieldError(b, `policy ${ref} (${setting.rule}): ${b.problem}${unknownNs}`);
-      if (ratchet && b.scope.every((p) => unchangedAt(input.object, input.oldObject, p))) {
-        ratcheted.push(error);
-        warnings.push(ratchetWarning(error));
-      } else {
-        errors.push(error);
-      }
+  // The old object's denials, worked out only when a breach sits in unchanged values.
+  let before: Set<string> | undefined;
+  for (const j of judged) {
+    decisions.set(`${j.ref}\u0000${j.rule}\u0000${j.action}`, { policy: j.ref, rule: j.rule, action: j.action });
+    if (j.warning !== undefined) {
+      warnings.push(j.warning);
+      continue;
     }
-    decisions.set(`${ref}\u0000${setting.rule}\u0000${action}`, { policy: ref, rule: setting.rule, action });
+    const error = j.error!;
+    let keep = ratchet && j.breach.scope.every((p) => unchangedAt(input.object, input.oldObject, p));
+    if (keep) {
+      // Unchanged only if the same policy denied the same thing before: a changed destination can
+      // bring a policy into play, and a changed mode can switch a rule on, with the scope unchanged.
+      before ??= new Set(judgeOverrides(input.oldObject, input.namespace, input.unit, ctx).flatMap((o) => (o.error ? [errorKey(o.error)] : [])));
+      keep = before.has(errorKey(error));
+    }
+    if (keep) {
+      ratcheted.push(error);
+      warnings.push(policyWarning({ policy: j.ref, rule: j.ruleLabel, consequence: 'unchanged, so allowed', field: shortField(j.breach.at), problem: j.breach.problem }));
+    } else {
+      errors.push(error);
+    }
   }
   return { errors: sortFieldErrors(errors), warnings: [...new Set(warnings)], ratcheted: sortFieldErrors(ratcheted), decisions: [...decisions.values()] };
 }

@@ -9,9 +9,10 @@ import type { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parseDocument } from 'yaml';
 import { convertAjvErrors } from '../backend/ajv-errors.js';
-import { type FieldError, invalid, required, tooLong } from '../backend/field-errors.js';
+import { type FieldError, forbidden, invalid, required, tooLong } from '../backend/field-errors.js';
 import { pointer, type Segments } from '../backend/paths.js';
-import { hostnameSyntaxProblem } from '../backend/rules/hostnames.js';
+import { findPrototypeKeys } from '../backend/prototype-keys.js';
+import { hostnameSyntaxProblem, resolvesAsIPv4 } from '../backend/rules/hostnames.js';
 import { parseCidr } from '../backend/rules/ip.js';
 import { dns1123SubdomainProblem } from '../backend/rules/names.js';
 import { subjectAltNameProblem, type TlsMode } from '../backend/rules/tls.js';
@@ -106,7 +107,15 @@ function semanticProblems(doc: PolicyDocument): FieldError[] {
   const checkCriteria = (c: DestinationCriteria | undefined, base: Segments): void => {
     c?.hosts?.forEach((host, i) => {
       const wildcard = host.startsWith('*.');
-      const problem = wildcard ? dns1123SubdomainProblem(host.slice(2)) : hostnameSyntaxProblem(host);
+      const name = wildcard ? host.slice(2) : host;
+      // A pattern a resolver reads as an IPv4 address (127.1, 0x7f.1, 2852039166) matches no hostname the webhook admits.
+      const address = resolvesAsIPv4(name);
+      if (address !== undefined) {
+        const what = wildcard ? 'the suffix after *. is' : 'is';
+        errors.push(invalid(at([...base, 'hosts', i]), host, `${what} an IP address spelling (${address}): hosts match DNS names; use cidrs for addresses`));
+        return;
+      }
+      const problem = wildcard ? dns1123SubdomainProblem(name) : hostnameSyntaxProblem(host);
       if (problem) errors.push(invalid(at([...base, 'hosts', i]), host, wildcard ? `the suffix after *. ${problem}` : problem));
     });
     c?.cidrs?.forEach((text, i) => {
@@ -169,6 +178,9 @@ export function parsePolicyText(text: string): PolicyParseResult {
     return { ok: false, errors: [invalid(POLICY_FIELD, undefined, `not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`)] };
   }
   if (value === null || value === undefined) value = {};
+  // A default extension's rawConfig is copied into Backends, which refuse such keys: refuse them here first.
+  const pollution = findPrototypeKeys(value);
+  if (pollution.length > 0) return { ok: false, errors: pollution.map((k) => forbidden(`${POLICY_FIELD}${pointer(k.at)}`, k.detail)) };
   let valid: boolean;
   try {
     valid = validateDocument(value) as boolean;

@@ -5,7 +5,7 @@
  * are not known here: the caller decides, see docs/policies.md).
  */
 import { isPlainObject } from '../backend/paths.js';
-import { contains, type Cidr, parseCidr } from '../backend/rules/ip.js';
+import { contains, type Cidr, embeddedIPv4, parseCidr } from '../backend/rules/ip.js';
 import { type LabelRequirement, matchesLabels } from '../schemas/label-selector.js';
 import type { DestinationCriteria, LabelSelectorSpec, ServicePattern } from './format.js';
 
@@ -54,8 +54,6 @@ export function compileDestinations(criteria: DestinationCriteria | undefined): 
   };
 }
 
-const isMappedV4 = (b: readonly number[]): boolean => b.length === 16 && b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
-
 /** The best (most specific) pattern of `matcher` naming `dest`, or undefined when none does. */
 export function matchDestination(matcher: DestinationMatcher, dest: DestinationFacts): Specificity | undefined {
   let best: Specificity | undefined;
@@ -71,8 +69,9 @@ export function matchDestination(matcher: DestinationMatcher, dest: DestinationF
       }
     }
   } else if (dest.type === 'Ip') {
-    // ::ffff:a.b.c.d reaches the IPv4 host: it matches IPv4 ranges too.
-    const candidates = isMappedV4(dest.bytes) ? [dest.bytes, dest.bytes.slice(12)] : [dest.bytes];
+    // ::ffff:a.b.c.d (and NAT64, 6to4, ... forms) reach the IPv4 host: they match IPv4 ranges too.
+    const embedded = embeddedIPv4(dest.bytes);
+    const candidates = embedded ? [dest.bytes, embedded.bytes] : [dest.bytes];
     for (const c of matcher.cidrs) {
       if (!candidates.some((b) => b.length === c.bytes.length && contains(c, b))) continue;
       const full = c.bytes.length * 8;

@@ -4,8 +4,8 @@
  * Every file is replaced by an atomic rename, so a watcher never reads half a file.
  */
 import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import {
   DEFAULT_NAMESPACE,
   DEFAULT_SERVICE_NAME,
@@ -166,7 +166,7 @@ export async function ensureServingCertificates(options: EnsureServingCertificat
   const issueLeaf = (ca: CertificateKeyPair): CertificateKeyPair =>
     generateServingCertificate(ca, { ...names, validityDays: options.leafValidityDays, now });
 
-  await mkdir(options.certDir, { recursive: true });
+  await makeDirectory(options.certDir);
   let existingCa = await readOptionalPair(paths.caFile, paths.caKeyFile, { goCheck: false });
   if (existingCa === undefined && (await readOptionalText(paths.caKeyFile)) === undefined) {
     // Not ours to replace: a mounted Secret that Go cannot parse stops start-up (in the pair read).
@@ -263,7 +263,7 @@ export async function writeCertificateSet(
   set: { ca: CertificateKeyPair; serving: CertificateKeyPair; caBundlePem?: string },
 ): Promise<ReturnType<typeof certificatePaths>> {
   const paths = certificatePaths(certDir);
-  await mkdir(certDir, { recursive: true });
+  await makeDirectory(certDir);
   await writeAtomically(paths.caKeyFile, set.ca.keyPem, 0o600);
   await writeAtomically(paths.caFile, set.ca.certPem, 0o644);
   await writeAtomically(paths.caBundleFile, set.caBundlePem ?? set.ca.certPem, 0o644);
@@ -276,6 +276,33 @@ async function writeLeaf(paths: { certFile: string; keyFile: string }, leaf: Cer
   // next event, never a new certificate paired with a key it does not have yet.
   await writeAtomically(paths.keyFile, leaf.keyPem, 0o600);
   await writeAtomically(paths.certFile, leaf.certPem, 0o644);
+}
+
+/**
+ * `mkdir -p`, one level at a time. Node's `mkdir({ recursive: true })` spins forever at 100% CPU
+ * where mkdir(2) answers ENOENT under a parent that exists (`/proc/x`); here every error ends it.
+ */
+export async function makeDirectory(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let current = resolve(dir); ; ) {
+    try {
+      if ((await stat(current)).isDirectory()) break;
+      throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${current}'`), { code: 'ENOTDIR' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    missing.push(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const level of missing.reverse()) {
+    try {
+      await mkdir(level);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 /** Write to a temporary file beside the target, then rename over it. */

@@ -157,6 +157,14 @@ async function connect(kubeconfig: string | undefined): Promise<{ validating: Co
   } catch (error) {
     throw new CaInjectionError('KUBECONFIG', `cannot load kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''}: ${(error as Error).message}`);
   }
+  // With nothing found, client-node falls back to http://localhost:8080, which it then refuses
+  // ("HTTP protocol is not allowed ..."): a message nobody can act on. Say what is missing instead.
+  if (kubeconfig === undefined && isClientNodeFallback(config)) {
+    throw new CaInjectionError(
+      'KUBECONFIG',
+      'no cluster found: no --kubeconfig, KUBECONFIG is not set, ~/.kube/config does not exist, and this is not a pod (no service account); point at a cluster with --kubeconfig <file> or KUBECONFIG=<file>, or run in-cluster',
+    );
+  }
   const api = config.makeApiClient(k8s.AdmissionregistrationV1Api);
   const jsonPatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch);
   return {
@@ -169,6 +177,12 @@ async function connect(kubeconfig: string | undefined): Promise<{ validating: Co
       patch: (name, body) => api.patchMutatingWebhookConfiguration({ name, body, fieldManager: 'backend-webhook' }, jsonPatch),
     },
   };
+}
+
+/** The cluster and user client-node's loadFromDefault makes up when it finds no configuration. */
+function isClientNodeFallback(config: { getCurrentCluster(): { name: string; server: string } | null; getCurrentUser(): { name: string } | null }): boolean {
+  const cluster = config.getCurrentCluster();
+  return cluster?.name === 'cluster' && cluster.server === 'http://localhost:8080' && config.getCurrentUser()?.name === 'user';
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -43,7 +43,7 @@ let dir: string;
 let kubeconfig: string;
 
 beforeAll(async () => {
-  ensureBuilt();
+  await ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'bw-audit-'));
   api = await FakeApiServer.start([CONFIGMAPS, NAMESPACES, BACKENDS, DESTINATIONS, XBACKENDS, TLS_POLICIES]);
   kubeconfig = api.writeKubeconfig(dir);

@@ -92,7 +92,7 @@ type Obj = Record<string, unknown>;
 const port = (extra: Obj = {}): Obj => ({ number: 443, protocol: 'HTTP', ...extra });
 const fqdn = (hostname: unknown, ports: unknown[] = [port({ tls: { mode: 'Simple' } })]): Obj => ({ type: 'Fqdn', fqdn: { hostname }, ports });
 const ip = (address: unknown, ports: unknown[] = [port()]): Obj => ({ type: 'Ip', ip: { address }, ports });
-const service = (svc: Obj = { name: 'llm', namespace: 'models' }, ports: unknown[] = [port()]): Obj => ({ type: 'Service', service: svc, ports });
+const service = (svc: Obj = { name: 'llm', namespace: 'team-a' }, ports: unknown[] = [port()]): Obj => ({ type: 'Service', service: svc, ports });
 /** A Backend with one destination (and optional extensions). */
 const backend = (destination: unknown, extensions?: unknown): Obj => makeBackend(extensions === undefined ? { destination } : { destination, extensions });
 /** A Service Backend whose only port carries `tls` (no Fqdn warnings in the way). */
@@ -124,6 +124,10 @@ const W_INSECURE = /insecureSkipVerify: true disables verification/;
 const W_LEGACY = /^spec\.destination\.type: KubernetesService .*use Service/;
 const W_NO_SCHEMA = /^spec\.extensions\[\d+\]\.type: no schema registered/;
 const W_RATCHET = /^unchanged, so allowed: /;
+const W_SVC_NS = /^spec\.destination\.service\.namespace: the upstream prototype ignores it and routes to the Backend's namespace, team-a$/;
+const W_SAN_NO_CA = /^spec\.destination\.ports\[\d+\]\.tls\.subjectAltNames: without caBundleRef, Envoy rejects this SAN check and the whole update$/;
+const W_URI_SAN = /^spec\.destination\.ports\[\d+\]\.tls\.subjectAltNames\[\d+\]: a URI; the upstream prototype matches DNS SANs only$/;
+const CA = [{ kind: 'ConfigMap', name: 'ca' }];
 
 const mcpPort = (mcp: unknown): Obj => port({ protocol: 'MCP', protocolOptions: { mcp } });
 const repeat = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
@@ -206,7 +210,19 @@ const VALID: BackendCase[] = [
   },
   { name: 'valid: 8 caBundleRefs', object: tlsBackend({ mode: 'Simple', caBundleRef: repeat(8, (i) => ({ kind: 'ConfigMap', name: `ca-${i}` })) }), expectErrors: [] },
   { name: 'valid: SNI of a cluster-internal name (TLS to a Service)', object: tlsBackend({ mode: 'Simple', sni: 'llm.models.svc.cluster.local' }), expectErrors: [] },
-  { name: 'valid: subjectAltNames with DNS names, a wildcard and a URI', object: tlsBackend({ mode: 'Simple', subjectAltNames: ['llm.example.com', '*.example.com', 'spiffe://cluster.local/ns/models/sa/llm'] }), expectErrors: [] },
+  {
+    name: 'valid: subjectAltNames with DNS names, a wildcard and a URI (warned: no caBundleRef, URI)',
+    object: tlsBackend({ mode: 'Simple', subjectAltNames: ['llm.example.com', '*.example.com', 'spiffe://cluster.local/ns/models/sa/llm'] }),
+    expectErrors: [],
+    expectWarnings: [W_SAN_NO_CA, W_URI_SAN],
+  },
+  { name: 'valid: subjectAltNames with a caBundleRef are silent', object: tlsBackend({ mode: 'Simple', caBundleRef: CA, subjectAltNames: ['llm.example.com', 'urn:example:llm'] }), expectErrors: [] },
+  { name: 'valid: 16 subjectAltNames', object: tlsBackend({ mode: 'Simple', caBundleRef: CA, subjectAltNames: repeat(16, (i) => `llm-${i}.example.com`) }), expectErrors: [] },
+  { name: 'valid: caBundleRef without kind means Secret', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ name: 'ca' }, { group: '', name: 'ca-2', namespace: 'team-a' }] }), expectErrors: [] },
+  { name: 'valid: hostnames starting with digits that no resolver reads as an address', object: backend(fqdn('1password.com', [port({ tls: { mode: 'Simple', sni: '08.0x1' } })])), expectErrors: [] },
+  { name: 'valid: a hostname under clusterset.local when the internal domains are replaced', object: backend(fqdn('api.clusterset.local')), options: { internalDomains: ['corp.example'] }, expectErrors: [] },
+  { name: 'valid: NAT64 and 6to4 forms of a public address', object: backend(ip('64:ff9b::808:808', [port(), port({ number: 80 })])), expectErrors: [] },
+  { name: 'valid: 6to4 of a public address', object: backend(ip('2002:808:808::1')), expectErrors: [] },
   { name: 'valid: insecureSkipVerify true alone is allowed with a warning', object: tlsBackend({ mode: 'Simple', insecureSkipVerify: true }), expectErrors: [], expectWarnings: [W_INSECURE] },
   { name: 'valid: insecureSkipVerify false with caBundleRef', object: tlsBackend({ mode: 'Simple', insecureSkipVerify: false, caBundleRef: [{ kind: 'ConfigMap', name: 'ca' }] }), expectErrors: [] },
   { name: 'valid: mode None on an Fqdn destination warns', object: backend(fqdn('api.example.com', [port({ number: 80, tls: { mode: 'None' } })])), expectErrors: [], expectWarnings: [W_PLAINTEXT] },
@@ -230,6 +246,11 @@ const STRUCTURE: BackendCase[] = [
   { name: 'unknown top-level field', object: makeBackend({ destination: service() }, { data: {} }), expectErrors: [e('data', U)] },
   { name: 'unknown field in destination and in fqdn', object: backend({ ...fqdn('api.example.com'), weight: 1, fqdn: { hostname: 'api.example.com', port: 443 } }), expectErrors: [e(`${DEST}.weight`, U), e(`${DEST}.fqdn.port`, U)] },
   { name: 'unknown field in a port', object: backend(service(undefined, [port({ weight: 5 })])), expectErrors: [e(`${PORT0}.weight`, U)] },
+  {
+    name: 'Gateway API XBackend spec fields pasted into a Backend',
+    object: makeBackend({ type: 'ExternalHostname', externalHostname: { hostname: 'api.example.com' }, port: { number: 443 }, protocol: 'HTTP11', tls: { mode: 'ServerOnly' }, destination: service() }),
+    expectErrors: ['type', 'externalHostname', 'port', 'protocol', 'tls'].map((k) => e(`spec.${k}`, U)),
+  },
   { name: 'type missing', object: backend({ service: { name: 'llm' }, ports: [port()] }), expectErrors: [e(`${DEST}.type`, R)] },
   { name: 'type not a string', object: backend({ type: 3, service: { name: 'llm' }, ports: [port()] }), expectErrors: [e(`${DEST}.type`, TI)] },
   { name: 'type unsupported', object: backend({ type: 'Dns', fqdn: { hostname: 'api.example.com' }, ports: [port()] }), expectErrors: [e(`${DEST}.type`, NS)] },
@@ -269,6 +290,17 @@ const HOSTNAMES: BackendCase[] = [
   { name: 'hostname *.svc', object: backend(fqdn('kubernetes.default.svc')), expectErrors: [e(HOST, I)] },
   { name: 'hostname localhost', object: backend(fqdn('localhost')), expectErrors: [e(HOST, I)] },
   { name: 'hostname *.localhost', object: backend(fqdn('app.localhost')), expectErrors: [e(HOST, I)] },
+  { name: 'hostname localhost.localdomain', object: backend(fqdn('localhost.localdomain')), expectErrors: [e(HOST, I)] },
+  { name: 'hostname whose first label is localhost', object: backend(fqdn('localhost.example.com')), expectErrors: [e(HOST, I)] },
+  { name: 'hostname localhost6.localdomain6', object: backend(fqdn('localhost6.localdomain6')), expectErrors: [e(HOST, I)] },
+  { name: 'hostname under clusterset.local (multi-cluster Services)', object: backend(fqdn('llm.models.svc.clusterset.local')), expectErrors: [e(HOST, I)] },
+  { name: 'hostname equal to clusterset.local', object: backend(fqdn('clusterset.local')), expectErrors: [e(HOST, I)] },
+  { name: 'hostname under a configured internal domain', object: backend(fqdn('api.corp.example')), options: { internalDomains: ['corp.example'] }, expectErrors: [e(HOST, I)] },
+  ...['0xa9.0xfe.0xa9.0xfe', '0251.0376.0251.0376', '127.0x1', '0x7f.0x1', '169.254.169.0xfe', '10.0x0a0001', '0XA9.0XFE.0XA9.0XFE', '2852039166', '127.1'].map(
+    (hostname): BackendCase => ({ name: `hostname ${hostname} resolves as an IPv4 address`, object: backend(fqdn(hostname)), expectErrors: [e(HOST, I)] }),
+  ),
+  { name: 'sni 0x7f.0x1 resolves as an IPv4 address', object: tlsBackend({ mode: 'Simple', sni: '0x7f.0x1' }), expectErrors: [e(`${TLS0}.sni`, I)] },
+  { name: 'sni 169.254.169.0xfe resolves as an IPv4 address', object: tlsBackend({ mode: 'Simple', sni: '169.254.169.0xfe' }), expectErrors: [e(`${TLS0}.sni`, I)] },
 ];
 
 const ADDRESSES: BackendCase[] = [
@@ -299,6 +331,20 @@ const ADDRESSES: BackendCase[] = [
     ['::ffff:127.0.0.1', 'IPv4-mapped loopback'],
     ['::ffff:169.254.169.254', 'IPv4-mapped metadata address'],
   ].map(([address, why]): BackendCase => ({ name: `refused address ${address} (${why})`, object: backend(ip(address)), expectErrors: [e(ADDR, I)] })),
+  ...[
+    ['::127.0.0.1', 'IPv4-compatible loopback'],
+    ['::a9fe:a9fe', 'IPv4-compatible metadata address'],
+    ['64:ff9b::a9fe:a9fe', 'NAT64 of the metadata address'],
+    ['64:ff9b::169.254.169.254', 'NAT64, dotted'],
+    ['64:ff9b::7f00:1', 'NAT64 of loopback'],
+    ['2002:a9fe:a9fe::', '6to4 of the metadata address'],
+    ['2002:7f00:1::1', '6to4 of loopback'],
+    ['::ffff:0:7f00:1', 'IPv4-translated loopback'],
+    ['fd00:ec2::254', 'AWS IPv6 metadata address, refused by default'],
+  ].map(([address, why]): BackendCase => ({ name: `refused address ${address} (${why})`, object: backend(ip(address)), expectErrors: [e(ADDR, I)] })),
+  ...['127.1', '0x7f000001', 'api.example.com:443', 'https://api.example.com', '10.0.0.1:8080', '[2001:db8::1]:443', 'api.example.com'].map(
+    (address): BackendCase => ({ name: `ip address ${address} is not an address (the message says what it is)`, object: backend(ip(address)), expectErrors: [e(ADDR, I)] }),
+  ),
   { name: 'refused by configured CIDR (IPv4)', object: backend(ip('100.100.100.200')), options: { extraDeniedCidrs: ['100.100.100.200/32', 'fd00:ec2::254/128'] }, expectErrors: [e(ADDR, I)] },
   { name: 'refused by configured CIDR (IPv4-mapped)', object: backend(ip('::ffff:100.100.100.200')), options: { extraDeniedCidrs: ['100.100.100.200/32', 'fd00:ec2::254/128'] }, expectErrors: [e(ADDR, I)] },
   { name: 'refused by configured CIDR (IPv6)', object: backend(ip('fd00:ec2::254')), options: { extraDeniedCidrs: ['100.100.100.200/32', 'fd00:ec2::254/128'] }, expectErrors: [e(ADDR, I)] },
@@ -306,13 +352,14 @@ const ADDRESSES: BackendCase[] = [
 ];
 
 const SERVICES: BackendCase[] = [
-  { name: 'service without name', object: backend(service({ namespace: 'models' })), expectErrors: [e(`${DEST}.service.name`, R)] },
+  { name: 'service without name', object: backend(service({ namespace: 'team-a' })), expectErrors: [e(`${DEST}.service.name`, R)] },
   { name: 'service name upper case', object: backend(service({ name: 'LLM' })), expectErrors: [e(`${DEST}.service.name`, I)] },
   { name: 'service name starting with a digit (DNS-1035)', object: backend(service({ name: '1llm' })), expectErrors: [e(`${DEST}.service.name`, I)] },
   { name: 'service name with a dot', object: backend(service({ name: 'llm.models' })), expectErrors: [e(`${DEST}.service.name`, I)] },
   { name: 'service name of 64 characters', object: backend(service({ name: 'a'.repeat(64) })), expectErrors: [e(`${DEST}.service.name`, TL)] },
   { name: 'service namespace with underscore', object: backend(service({ name: 'llm', namespace: 'my_ns' })), expectErrors: [e(`${DEST}.service.namespace`, I)] },
-  { name: 'service namespace starting with a digit is fine (DNS-1123)', object: backend(service({ name: 'llm', namespace: '1models' })), expectErrors: [] },
+  { name: 'service namespace starting with a digit is fine (DNS-1123), warned as another namespace', object: backend(service({ name: 'llm', namespace: '1models' })), expectErrors: [], expectWarnings: [W_SVC_NS] },
+  { name: "service namespace other than the Backend's is warned", object: backend(service({ name: 'llm', namespace: 'models' })), expectErrors: [], expectWarnings: [W_SVC_NS] },
   { name: 'unknown field in service', object: backend(service({ name: 'llm', port: 80 })), expectErrors: [e(`${DEST}.service.port`, U)] },
 ];
 
@@ -328,6 +375,7 @@ const PORTS: BackendCase[] = [
   { name: 'protocol empty', object: backend(service(undefined, [port({ protocol: '' })])), expectErrors: [e(`${PORT0}.protocol`, R)] },
   { name: 'protocol unprefixed and unknown', object: backend(service(undefined, [port({ protocol: 'UDP' })])), expectErrors: [e(`${PORT0}.protocol`, NS)] },
   { name: 'protocol in lower case', object: backend(service(undefined, [port({ protocol: 'http' })])), expectErrors: [e(`${PORT0}.protocol`, NS)] },
+  ...['HTTP11', 'H2C', 'GRPC', 'WSS'].map((protocol): BackendCase => ({ name: `Gateway API XBackend protocol ${protocol} refused with a hint`, object: backend(service(undefined, [port({ protocol })])), expectErrors: [e(`${PORT0}.protocol`, NS)] })),
   { name: 'vendor protocol without name', object: backend(service(undefined, [port({ protocol: 'istio.io/' })])), expectErrors: [e(`${PORT0}.protocol`, I)] },
   { name: 'vendor protocol without prefix', object: backend(service(undefined, [port({ protocol: '/a2a' })])), expectErrors: [e(`${PORT0}.protocol`, I)] },
   { name: 'vendor protocol with upper-case prefix', object: backend(service(undefined, [port({ protocol: 'Istio.io/a2a' })])), expectErrors: [e(`${PORT0}.protocol`, I)] },
@@ -367,7 +415,14 @@ const TLS: BackendCase[] = [
   { name: 'caBundleRef empty', object: tlsBackend({ mode: 'Simple', caBundleRef: [] }), expectErrors: [e(`${TLS0}.caBundleRef`, R)] },
   { name: 'caBundleRef with 9 entries', object: tlsBackend({ mode: 'Simple', caBundleRef: repeat(9, (i) => ({ kind: 'ConfigMap', name: `ca-${i}` })) }), expectErrors: [e(`${TLS0}.caBundleRef`, TM)] },
   { name: 'caBundleRef of an unsupported kind', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ kind: 'Pod', name: 'ca' }] }), expectErrors: [e(`${TLS0}.caBundleRef[0].kind`, NS)] },
-  { name: 'caBundleRef without kind and name', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ group: '' }] }), expectErrors: [e(`${TLS0}.caBundleRef[0].kind`, R), e(`${TLS0}.caBundleRef[0].name`, R)] },
+  { name: 'caBundleRef without kind and name: only the name is missing', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ group: '' }] }), expectErrors: [e(`${TLS0}.caBundleRef[0].name`, R)] },
+  { name: 'caBundleRef kind empty', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ kind: '', name: 'ca' }] }), expectErrors: [e(`${TLS0}.caBundleRef[0].kind`, R)] },
+  { name: 'caBundleRef kind not a kind name', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ kind: 'Config Map', name: 'ca' }] }), expectErrors: [e(`${TLS0}.caBundleRef[0].kind`, I)] },
+  { name: 'caBundleRef kind longer than 63', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ kind: `K${'a'.repeat(63)}`, name: 'ca' }] }), expectErrors: [e(`${TLS0}.caBundleRef[0].kind`, TL)] },
+  { name: 'caBundleRef group not a DNS subdomain', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ group: 'Certificates.K8s.io', kind: 'ClusterTrustBundle', name: 'b' }] }), expectErrors: [e(`${TLS0}.caBundleRef[0].group`, I)] },
+  { name: 'caBundleRef group longer than 253', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ group: `${'a.'.repeat(126)}io`, kind: 'Secret', name: 'ca' }] }), expectErrors: [e(`${TLS0}.caBundleRef[0].group`, TL)] },
+  { name: 'caBundleRef name longer than 253', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ kind: 'Secret', name: 'a'.repeat(254) }] }), expectErrors: [e(`${TLS0}.caBundleRef[0].name`, TL)] },
+  { name: 'caBundleRef namespace longer than 63', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ kind: 'Secret', name: 'ca', namespace: 'a'.repeat(64) }] }), expectErrors: [e(`${TLS0}.caBundleRef[0].namespace`, TL)] },
   { name: 'caBundleRef ConfigMap in a non-core group', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ group: 'v1', kind: 'ConfigMap', name: 'ca' }] }), expectErrors: [e(`${TLS0}.caBundleRef[0].group`, NS)] },
   { name: 'caBundleRef Secret with an invalid name', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ kind: 'Secret', name: 'My_CA' }] }), expectErrors: [e(`${TLS0}.caBundleRef[0].name`, I)] },
   { name: 'caBundleRef with an invalid namespace', object: tlsBackend({ mode: 'Simple', caBundleRef: [{ kind: 'Secret', name: 'ca', namespace: 'PKI' }] }), expectErrors: [e(`${TLS0}.caBundleRef[0].namespace`, I)] },
@@ -384,6 +439,10 @@ const TLS: BackendCase[] = [
   { name: 'clientCertificateRef with None', object: tlsBackend({ mode: 'None', clientCertificateRef: { name: 'client' } }), expectErrors: [e(`${TLS0}.clientCertificateRef`, F)] },
   { name: 'clientCertificateRef of kind ConfigMap', object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { kind: 'ConfigMap', name: 'client' } }), expectErrors: [e(`${TLS0}.clientCertificateRef.kind`, NS)] },
   { name: 'clientCertificateRef in a group', object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { group: 'core', name: 'client' } }), expectErrors: [e(`${TLS0}.clientCertificateRef.group`, NS)] },
+  { name: 'clientCertificateRef kind not a kind name', object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { kind: '9Secret', name: 'client' } }), expectErrors: [e(`${TLS0}.clientCertificateRef.kind`, I)] },
+  { name: 'clientCertificateRef kind empty', object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { kind: '', name: 'client' } }), expectErrors: [e(`${TLS0}.clientCertificateRef.kind`, R)] },
+  { name: 'clientCertificateRef group not a DNS subdomain', object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { group: 'core/v1', name: 'client' } }), expectErrors: [e(`${TLS0}.clientCertificateRef.group`, I)] },
+  { name: 'clientCertificateRef namespace not a DNS-1123 label', object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { name: 'client', namespace: 'Certs' } }), expectErrors: [e(`${TLS0}.clientCertificateRef.namespace`, I)] },
   { name: 'clientCertificateRef without name', object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { kind: 'Secret' } }), expectErrors: [e(`${TLS0}.clientCertificateRef.name`, R)] },
   { name: 'clientCertificateRef with an invalid name', object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { name: 'Client Cert' } }), expectErrors: [e(`${TLS0}.clientCertificateRef.name`, I)] },
   { name: 'insecureSkipVerify with mode None', object: tlsBackend({ mode: 'None', insecureSkipVerify: true }), expectErrors: [e(`${TLS0}.insecureSkipVerify`, F)], expectWarnings: [W_INSECURE] },
@@ -392,8 +451,10 @@ const TLS: BackendCase[] = [
   { name: 'insecureSkipVerify with subjectAltNames', object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { name: 'c' }, insecureSkipVerify: true, subjectAltNames: ['llm.example.com'] }), expectErrors: [e(`${TLS0}.insecureSkipVerify`, F)], expectWarnings: [W_INSECURE] },
   { name: 'insecureSkipVerify as a string', object: tlsBackend({ mode: 'Simple', insecureSkipVerify: 'true' }), expectErrors: [e(`${TLS0}.insecureSkipVerify`, TI)] },
   { name: 'subjectAltNames with mode None', object: tlsBackend({ mode: 'None', subjectAltNames: ['llm.example.com'] }), expectErrors: [e(`${TLS0}.subjectAltNames`, F)] },
-  { name: 'subjectAltNames entry neither DNS name nor URI', object: tlsBackend({ mode: 'Simple', subjectAltNames: ['llm.example.com', 'Not A Name'] }), expectErrors: [e(`${TLS0}.subjectAltNames[1]`, I)] },
-  { name: 'subjectAltNames entry not a string', object: tlsBackend({ mode: 'Simple', subjectAltNames: [7] }), expectErrors: [e(`${TLS0}.subjectAltNames[0]`, TI)] },
+  { name: 'subjectAltNames entry neither DNS name nor URI', object: tlsBackend({ mode: 'Simple', caBundleRef: CA, subjectAltNames: ['llm.example.com', 'Not A Name'] }), expectErrors: [e(`${TLS0}.subjectAltNames[1]`, I)] },
+  { name: 'subjectAltNames entry not a string', object: tlsBackend({ mode: 'Simple', caBundleRef: CA, subjectAltNames: [7] }), expectErrors: [e(`${TLS0}.subjectAltNames[0]`, TI)] },
+  { name: '17 subjectAltNames', object: tlsBackend({ mode: 'Simple', caBundleRef: CA, subjectAltNames: repeat(17, (i) => `llm-${i}.example.com`) }), expectErrors: [e(`${TLS0}.subjectAltNames`, TM)] },
+  { name: 'Gateway API XBackend tls.validation pasted into a port', object: tlsBackend({ mode: 'Simple', validation: { hostname: 'llm.example.com', wellKnownCACertificates: 'System' } }), expectErrors: [e(`${TLS0}.validation`, U)] },
   {
     name: 'mode None with every TLS field: each refused at its own path',
     object: backend(fqdn('api.example.com', [port({ tls: { mode: 'None', sni: 'a.example.com', caBundleRef: [{ kind: 'ConfigMap', name: 'ca' }], clientCertificateRef: { name: 'c' }, insecureSkipVerify: true, subjectAltNames: ['a.example.com'] } })])),
@@ -471,6 +532,57 @@ const RATCHETING: BackendCase[] = [
     object: backend(service(undefined, [port(), { protocol: 'TCP' }])),
     oldObject: backend(service(undefined, [port()])),
     expectErrors: [e(`${DEST}.ports[1].number`, R)],
+  },
+  {
+    name: 'ratcheting: a stored unused ip is judged in full once type points at it (Fqdn -> Ip)',
+    operation: 'UPDATE',
+    object: backend(ip('169.254.169.254')),
+    oldObject: backend({ ...fqdn('api.example.com'), ip: { address: '169.254.169.254' } }),
+    expectErrors: [e(ADDR, I)],
+  },
+  {
+    name: 'ratcheting: the stored unused ip of an unchanged Fqdn Backend stays a warning',
+    operation: 'UPDATE',
+    object: withoutFinalizer(backend({ ...fqdn('api.example.com'), ip: { address: '169.254.169.254' } })),
+    oldObject: withFinalizer(backend({ ...fqdn('api.example.com'), ip: { address: '169.254.169.254' } })),
+    expectErrors: [],
+    expectWarnings: [W_RATCHET],
+  },
+  {
+    name: 'ratcheting: a stored unused service is judged in full once type points at it (Ip -> Service)',
+    operation: 'UPDATE',
+    object: backend(service({ name: 'LLM' })),
+    oldObject: backend({ ...ip('8.8.8.8'), service: { name: 'LLM' } }),
+    expectErrors: [e(`${DEST}.service.name`, I)],
+  },
+  {
+    name: 'ratcheting: mode None -> Simple judges the unchanged caBundleRef in full',
+    operation: 'UPDATE',
+    object: tlsBackend({ mode: 'Simple', caBundleRef: [{ kind: 'Secret', name: 'My_CA' }] }),
+    oldObject: tlsBackend({ mode: 'None', caBundleRef: [{ kind: 'Secret', name: 'My_CA' }] }),
+    expectErrors: [e(`${TLS0}.caBundleRef[0].name`, I)],
+  },
+  {
+    name: 'ratcheting: mode None -> Simple judges the unchanged subjectAltNames in full',
+    operation: 'UPDATE',
+    object: tlsBackend({ mode: 'Simple', caBundleRef: CA, subjectAltNames: ['Not A Name'] }),
+    oldObject: tlsBackend({ mode: 'None', caBundleRef: CA, subjectAltNames: ['Not A Name'] }),
+    expectErrors: [e(`${TLS0}.subjectAltNames[0]`, I)],
+  },
+  {
+    name: 'ratcheting: mode None -> Mutual judges the unchanged clientCertificateRef in full',
+    operation: 'UPDATE',
+    object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { name: 'Client Cert' } }),
+    oldObject: tlsBackend({ mode: 'None', clientCertificateRef: { name: 'Client Cert' } }),
+    expectErrors: [e(`${TLS0}.clientCertificateRef.name`, I)],
+  },
+  {
+    name: 'ratcheting: mode Simple -> Mutual keeps an unchanged problem the old mode had too',
+    operation: 'UPDATE',
+    object: tlsBackend({ mode: 'Mutual', clientCertificateRef: { name: 'client' }, caBundleRef: [{ kind: 'Secret', name: 'My_CA' }] }),
+    oldObject: tlsBackend({ mode: 'Simple', caBundleRef: [{ kind: 'Secret', name: 'My_CA' }] }),
+    expectErrors: [],
+    expectWarnings: [W_RATCHET],
   },
   { name: 'ratcheting: without an oldObject, UPDATE is judged in full', operation: 'UPDATE', object: BROKEN_IP, expectErrors: [e(ADDR, I)] },
 ];

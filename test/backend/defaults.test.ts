@@ -5,6 +5,7 @@ import { applyBuiltInDefaults, defaultBackend, defaultBackendWith, type Defaulti
 import { hostnameSyntaxProblem } from '../../src/backend/rules/hostnames.js';
 import { formatFieldError } from '../../src/backend/field-errors.js';
 import { DEFAULT_VALIDATION_OPTIONS, type ValidationOptions } from '../../src/backend/options.js';
+import { JudgingFailure } from '../../src/backend/judging-failure.js';
 import { validateBackend } from '../../src/backend/validate.js';
 import { BACKEND_CASES, CREDENTIAL_INJECTOR, EXTENSION_SCHEMAS, makeBackend } from './cases.js';
 
@@ -432,16 +433,17 @@ describe('never throws', () => {
     const throwing = { get: () => { throw new Error('registry down'); } };
     const calls: Array<() => unknown> = [
       () => validateBackend(null as never, EXTENSION_SCHEMAS, DEFAULT_VALIDATION_OPTIONS),
-      () => validateBackend({ object: FULL, operation: 'CREATE' }, throwing, DEFAULT_VALIDATION_OPTIONS),
-      () => validateBackend({ object: FULL, operation: 'CREATE' }, null as never, null as never),
+      () => validateBackend({ object: FULL, operation: 'CREATE' }, EXTENSION_SCHEMAS, null as never),
       () => validateBackend({ object: FULL, operation: 'DELETE' }, EXTENSION_SCHEMAS, { clusterDomain: 7, extraDeniedCidrs: ['nonsense', 3], mcpVersions: 'all', unknownExtensionPolicy: 'maybe' } as never),
       () => defaultBackend(undefined),
       () => defaultBackend(() => 1),
       () => defaultBackend(BigInt(1)),
     ];
     for (const call of calls) expect(call).not.toThrow();
-    const denied = validateBackend({ object: FULL, operation: 'CREATE' }, throwing, DEFAULT_VALIDATION_OPTIONS);
-    expect(denied.errors.map((e) => `${e.field} ${e.type}`)).toContain('spec.extensions[0].type FieldValueNotSupported');
+    // A registry that throws is our failure, not "no schema": the one typed throw, for the caller to
+    // fail closed on (code 500, counted, logged: test/admission/judging-failure.test.ts).
+    expect(() => validateBackend({ object: FULL, operation: 'CREATE' }, throwing, DEFAULT_VALIDATION_OPTIONS)).toThrow(JudgingFailure);
+    expect(() => validateBackend({ object: FULL, operation: 'CREATE' }, null as never, null as never)).toThrow(JudgingFailure);
   });
 
   it('on a cyclic object and on a depth bomb', () => {

@@ -101,7 +101,8 @@ describe('error messages', () => {
   it('explains why a hostname or an address is refused', () => {
     expect(lines(validate(fqdnBackend('llm.models.svc.cluster.local')).errors)[0]).toMatch(/cluster-internal.*use type Service/);
     expect(lines(validate(fqdnBackend('api.corp.example'), { clusterDomain: 'corp.example' }).errors)[0]).toMatch(/cluster-internal/);
-    expect(lines(validate(fqdnBackend('10.0.0.010')).errors)[0]).toMatch(/last label is all digits/);
+    expect(lines(validate(fqdnBackend('10.0.0.010')).errors)[0]).toMatch(/resolves as an IP address \(10\.0\.0\.8\)/);
+    expect(lines(validate(fqdnBackend('1.2.3.4.5')).errors)[0]).toMatch(/last label is all digits/);
     const ip = (address: string) => makeBackend({ destination: { type: 'Ip', ip: { address }, ports: [{ number: 80, protocol: 'HTTP' }] } });
     expect(lines(validate(ip('::ffff:169.254.169.254')).errors)).toEqual([
       'spec.destination.ip.address: Invalid value: "::ffff:169.254.169.254": is in the refused range 169.254.0.0/16 (link-local, incl. the cloud metadata address)',

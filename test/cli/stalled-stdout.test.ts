@@ -21,8 +21,8 @@ const ANSWER_WITHIN_MS = 20_000;
 let dir: string;
 const readFds: number[] = [];
 
-beforeAll(() => {
-  ensureBuilt();
+beforeAll(async () => {
+  await ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'stalled-stdout-'));
 });
 

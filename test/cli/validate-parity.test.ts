@@ -30,6 +30,10 @@ function flagsFor(options: Partial<ValidationOptions>): string[] | undefined {
     else if (key === 'unknownExtensionPolicy') flags.push('--unknown-extension-policy', String(value));
     else if (key === 'extraDeniedCidrs' && Array.isArray(value)) for (const v of value) flags.push('--denied-cidr', String(v));
     else if (key === 'mcpVersions' && Array.isArray(value) && value.length > 0) for (const v of value) flags.push('--mcp-version', String(v));
+    else if (key === 'internalDomains' && Array.isArray(value)) {
+      if (value.length === 0) flags.push('--internal-domain', '');
+      for (const v of value) flags.push('--internal-domain', String(v));
+    }
     else return undefined;
   }
   return flags;
@@ -50,7 +54,7 @@ function groups(): Group[] {
     byOptions.get(key)!.cases.push(c);
   }
   const all = [...byOptions.values()];
-  all.push({ options: { clusterDomain: 'corp.internal', extraDeniedCidrs: ['8.8.8.0/24', '2001:db8::/32'], unknownExtensionPolicy: 'warn' }, cases: creates.filter((c) => !c.options) });
+  all.push({ options: { clusterDomain: 'corp.internal', internalDomains: ['example.com', 'clusterset.local'], extraDeniedCidrs: ['8.8.8.0/24', '2001:db8::/32'], unknownExtensionPolicy: 'warn' }, cases: creates.filter((c) => !c.options) });
   return all.filter((g) => flagsFor(g.options) !== undefined);
 }
 

@@ -32,16 +32,16 @@ describe('text output', () => {
     expect(run.code).toBe(1);
     const out = lines(run.stdout);
     expect(out).toHaveLength(4);
-    expect(out[0]).toBe(`${INVALID}:1 ${BAD}: ${DUPLICATE}`);
-    expect(out[1]).toMatch(new RegExp(`^${escape(`${INVALID}:1 ${BAD}: ${UNSUPPORTED}`)}`));
-    expect(out[2]).toBe(`${INVALID}:1 ${BAD}: warning: ${INSECURE}`);
+    expect(out[0]).toBe(`${INVALID}:15 ${BAD}: ${DUPLICATE}`);
+    expect(out[1]).toMatch(new RegExp(`^${escape(`${INVALID}:15 ${BAD}: ${UNSUPPORTED}`)}`));
+    expect(out[2]).toBe(`${INVALID}:15 ${BAD}: warning: ${INSECURE}`);
     expect(out[3]).toBe('Summary: 2 judged, 1 valid, 1 invalid, 1 warnings, 0 skipped');
   });
 
   it('reads standard input with -', async () => {
     const run = await runValidate(['-'], { stdin: readFileSync(path.join(ROOT, INVALID), 'utf8') });
     expect(run.code).toBe(1);
-    expect(lines(run.stdout)[0]).toBe(`<stdin>:1 ${BAD}: ${DUPLICATE}`);
+    expect(lines(run.stdout)[0]).toBe(`<stdin>:15 ${BAD}: ${DUPLICATE}`);
     expect(lines(run.stdout).at(-1)).toBe('Summary: 2 judged, 1 valid, 1 invalid, 1 warnings, 0 skipped');
   });
 
@@ -49,14 +49,14 @@ describe('text output', () => {
     const run = await runValidate([`${F}/broken`]);
     expect(run.code).toBe(1);
     expect(lines(run.stdout)).toEqual([
-      `${F}/broken/a-broken.yaml:1: line 16, column 1: YAML: All mapping items must start at the same column`,
+      `${F}/broken/a-broken.yaml:16:1: YAML: All mapping items must start at the same column`,
       // first and third documents of the broken file, and the other file
       'Summary: 3 judged, 3 valid, 0 invalid, 0 warnings, 0 skipped, 1 broken documents',
     ]);
   });
 
   it('--strict makes an unknown kind an error (flag or environment variable)', async () => {
-    const expected = `${F}/valid/backends.yaml:2 Deployment/team-a/gateway: kind: apps/v1 Deployment is not a kind backend-webhook judges (--strict refuses unknown kinds)`;
+    const expected = `${F}/valid/backends.yaml:34 Deployment/team-a/gateway: kind: apps/v1 Deployment is not a kind backend-webhook judges (--strict refuses unknown kinds)`;
     for (const run of [await runValidate(['--strict', `${F}/valid`]), await runValidate([`${F}/valid`], { env: { BACKEND_WEBHOOK_STRICT: 'true' } })]) {
       expect(run.code).toBe(1);
       expect(lines(run.stdout)).toEqual([expected, 'Summary: 6 judged, 5 valid, 1 invalid, 0 warnings, 0 skipped']);
@@ -70,7 +70,7 @@ describe('text output', () => {
     const run = await runValidate(['-'], { stdin });
     expect(run.code).toBe(0);
     expect(lines(run.stdout)).toEqual([
-      '<stdin>:0 Backend/team-a/typo: warning: not judged: ainetworking.prototype.x-k8s.io/v1alpha1 Backend is not served; judged are ainetworking.prototype.x-k8s.io/v0alpha0 Backend and XBackendDestination',
+      '<stdin>:1 Backend/team-a/typo: warning: not judged: ainetworking.prototype.x-k8s.io/v1alpha1 Backend is not served; judged are ainetworking.prototype.x-k8s.io/v0alpha0 Backend and XBackendDestination',
       'Summary: 0 judged, 0 valid, 0 invalid, 1 warnings, 1 skipped',
     ]);
   });
@@ -78,7 +78,7 @@ describe('text output', () => {
   it('--show-defaults prints the defaulting patch each object would get', async () => {
     const run = await runValidate(['--show-defaults', `${F}/defaults`]);
     expect(run.code).toBe(0);
-    const head = `${F}/defaults/backend.yaml:0 Backend/team-a/example: default:`;
+    const head = `${F}/defaults/backend.yaml:1 Backend/team-a/example: default:`;
     expect(lines(run.stdout)).toEqual([
       `${head} add /spec/destination/ports/1/protocolOptions/mcp/path "/mcp"`,
       `${head} add /spec/destination/ports/1/tls {"mode":"Simple","sni":"api.example.com"}`,
@@ -96,7 +96,7 @@ describe('extension schemas', () => {
     const run = await runValidate([`${F}/schemas-in-input`]);
     expect(run.code).toBe(1);
     expect(lines(run.stdout)).toEqual([
-      `${F}/schemas-in-input/backends.yaml:1 Backend/team-a/over-limited: ${REFUSED}`,
+      `${F}/schemas-in-input/backends.yaml:17 Backend/team-a/over-limited: ${REFUSED}`,
       // the two Backends and the schema ConfigMap
       'Summary: 3 judged, 2 valid, 1 invalid, 0 warnings, 0 skipped',
     ]);
@@ -110,21 +110,21 @@ describe('extension schemas', () => {
 
     const withDir = await runValidate(['--schema-dir', `${F}/schema-dir/schemas`, manifests]);
     expect(withDir.code).toBe(1);
-    expect(lines(withDir.stdout)).toEqual([`${manifests}/backends.yaml:1 Backend/team-a/over-limited: ${REFUSED}`, 'Summary: 2 judged, 1 valid, 1 invalid, 0 warnings, 0 skipped']);
+    expect(lines(withDir.stdout)).toEqual([`${manifests}/backends.yaml:17 Backend/team-a/over-limited: ${REFUSED}`, 'Summary: 2 judged, 1 valid, 1 invalid, 0 warnings, 0 skipped']);
   });
 
   it('passes the server flags through: --unknown-extension-policy warn turns the refusal into warnings', async () => {
     const run = await runValidate(['--unknown-extension-policy', 'warn', `${F}/schema-dir/manifests`]);
     expect(run.code).toBe(0);
     expect(lines(run.stdout).at(-1)).toBe('Summary: 2 judged, 2 valid, 0 invalid, 2 warnings, 0 skipped');
-    expect(lines(run.stdout)[0]).toMatch(/:0 Backend\/team-a\/limited: warning: spec\.extensions\[0\]\.type: no schema registered/);
+    expect(lines(run.stdout)[0]).toMatch(/:1 Backend\/team-a\/limited: warning: spec\.extensions\[0\]\.type: no schema registered/);
   });
 
   it('a schema ConfigMap in the input that does not compile is an invalid object', async () => {
     const run = await runValidate([`${F}/bad-schema-in-input`]);
     expect(run.code).toBe(1);
     expect(lines(run.stdout)[0]).toMatch(
-      new RegExp(`^${escape(`${F}/bad-schema-in-input/schema.yaml:0 ConfigMap/platform/extension-schema-broken: data[schema.json]: Invalid value: `)}`),
+      new RegExp(`^${escape(`${F}/bad-schema-in-input/schema.yaml:1 ConfigMap/platform/extension-schema-broken: data[schema.json]: Invalid value: `)}`),
     );
   });
 });
@@ -174,19 +174,19 @@ describe('github output', () => {
     const run = await runValidate(['-o', 'github', `${F}/invalid`, `${F}/broken`]);
     expect(run.code).toBe(1);
     const out = lines(run.stdout);
-    const title = `title=${BAD} (${INVALID}%3A1)`;
+    const title = `title=${BAD} (${INVALID}%3A15)`;
     expect(out[0]).toBe(`::error file=${INVALID},line=31,${title}::${DUPLICATE}`);
     expect(out[1]).toMatch(new RegExp(`^${escape(`::error file=${INVALID},line=32,${title}::spec.destination.ports[1].protocol: Unsupported value`)}`));
     expect(out[2]).toBe(`::warning file=${INVALID},line=30,${title}::${INSECURE}`);
     expect(out[3]).toBe(
-      `::error file=${F}/broken/a-broken.yaml,line=16,col=1,title=backend-webhook%3A ${F}/broken/a-broken.yaml%3A1::YAML: All mapping items must start at the same column`,
+      `::error file=${F}/broken/a-broken.yaml,line=16,col=1,title=backend-webhook%3A ${F}/broken/a-broken.yaml%3A16%3A1::YAML: All mapping items must start at the same column`,
     );
     expect(out.at(-1)).toBe('Summary: 5 judged, 4 valid, 1 invalid, 1 warnings, 0 skipped, 1 broken documents');
   });
 
   it('annotates standard input without a file', async () => {
     const run = await runValidate(['-o', 'github', '-'], { stdin: readFileSync(path.join(ROOT, INVALID), 'utf8') });
-    expect(lines(run.stdout)[0]).toBe(`::error title=${BAD} (<stdin>%3A1)::${DUPLICATE}`);
+    expect(lines(run.stdout)[0]).toBe(`::error title=${BAD} (<stdin>%3A15)::${DUPLICATE}`);
   });
 });
 
@@ -223,3 +223,32 @@ describe('exit code 2', () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('edges of the input and the flags', () => {
+  it('empty input (a renderer that failed upstream of the pipe) is not a pass: exit 1 unless --allow-empty', async () => {
+    for (const stdin of ['', '# only a comment\n---\n']) {
+      const run = await runValidate(['-'], { stdin });
+      expect(run.code).toBe(1);
+      expect(lines(run.stderr)).toEqual(['error: no objects in input (-); pass --allow-empty if that is expected']);
+      expect(lines(run.stdout)).toEqual(['Summary: 0 judged, 0 valid, 0 invalid, 0 warnings, 0 skipped']);
+    }
+    expect((await runValidate(['--allow-empty', '-'], { stdin: '' })).code).toBe(0);
+    expect((await runValidate(['-'], { stdin: '', env: { BACKEND_WEBHOOK_ALLOW_EMPTY: 'true' } })).code).toBe(0);
+    // Skipped objects are objects: the input was not empty.
+    expect((await runValidate(['-'], { stdin: 'apiVersion: v1\nkind: Service\nmetadata: {name: x}\n' })).code).toBe(0);
+  });
+
+  it('--denied-cidr with host bits set is refused with the range it most likely means', async () => {
+    for (const [given, meant] of [
+      ['10.0.0.1/8', '10.0.0.0/8'],
+      ['169.254.169.254/16', '169.254.0.0/16'],
+      ['fd00:ec2::254/32', 'fd00:ec2::/32'],
+    ]) {
+      const run = await runValidate(['--denied-cidr', given!, `${F}/valid`]);
+      expect(run.code).toBe(2);
+      expect(lines(run.stderr)).toHaveLength(1);
+      expect(run.stderr).toContain(`did you mean ${meant}?`);
+    }
+    expect((await runValidate(['--denied-cidr', '192.0.2.0/24', '--denied-cidr', 'fd00:ec2::254/128', `${F}/valid`])).code).toBe(0);
+  });
+});

@@ -82,8 +82,13 @@ await describeEnvtest('serve --schema-source kubernetes on the real API server',
     // The audit is the last to start: once its report is written (lease taken, Backends listed and
     // watched, PolicyReports listed and created), every component has made its first calls.
     await eventually('audit report written', async () => ((await kubectlOk(env(), ['get', 'policyreports', '-n', TEAM, '-o', 'name'])).trim() === 'policyreport.wgpolicyk8s.io/backend-webhook' ? true : undefined));
-    const failures = server.program.logs.filter((l) => l.level >= 40);
+    // Gateway API's CRDs are not installed here: the one warning that says so (nothing is granted)
+    // is expected; anything else at warn or above (a 403 above all) is a missing permission.
+    const failures = server.program.logs.filter((l) => l.level >= 40 && l.component !== 'reference-grants');
     expect(failures).toEqual([]);
+    expect(server.program.logs.filter((l) => l.component === 'reference-grants' && l.level >= 40).map((l) => l.msg)).toEqual([
+      'the ReferenceGrant CRD is not installed: nothing is granted, cross-namespace Secret and ConfigMap references are refused',
+    ]);
   });
 
   it('an extension schema applied with kubectl takes effect, and so does each change to it', async () => {

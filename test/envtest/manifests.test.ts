@@ -66,7 +66,7 @@ await describeEnvtest('the manifests on a real API server', (env) => {
     const first = runProgram(['inject-ca', '--ca-file', caFile, '--kubeconfig', saKubeconfig]);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout.trim().split('\n')).toEqual(['ValidatingWebhookConfiguration backend-webhook: patched (3 webhooks)', 'MutatingWebhookConfiguration backend-webhook: patched (1 webhook)']);
+    expect(first.stdout.trim().split('\n')).toEqual(['ValidatingWebhookConfiguration backend-webhook: patched (5 webhooks)', 'MutatingWebhookConfiguration backend-webhook: patched (2 webhooks)']);
     const ca = normal(readFileSync(caFile, 'utf8'));
     for (const resource of [VALIDATING, MUTATING]) for (const bundle of await caBundles(env(), resource)) expect(normal(bundle)).toBe(ca);
 
@@ -74,7 +74,7 @@ await describeEnvtest('the manifests on a real API server', (env) => {
     const before = await versions();
     const second = runProgram(['inject-ca', '--ca-file', caFile, '--kubeconfig', saKubeconfig]);
     expect(second.code).toBe(0);
-    expect(second.stdout.trim().split('\n')).toEqual(['ValidatingWebhookConfiguration backend-webhook: unchanged (3 webhooks)', 'MutatingWebhookConfiguration backend-webhook: unchanged (1 webhook)']);
+    expect(second.stdout.trim().split('\n')).toEqual(['ValidatingWebhookConfiguration backend-webhook: unchanged (5 webhooks)', 'MutatingWebhookConfiguration backend-webhook: unchanged (2 webhooks)']);
     expect(await versions()).toBe(before);
   });
 

@@ -127,7 +127,7 @@ export interface WebhookServer {
  * HTTPS on `port` (default any free port), metrics on a free port.
  */
 export async function startWebhookServer(args: string[], options: { port?: number; certDir?: string; env?: Record<string, string> } = {}): Promise<WebhookServer> {
-  ensureBuilt();
+  await ensureBuilt();
   const ownDir = options.certDir === undefined;
   const certDir = options.certDir ?? mkdtempSync(join(tmpdir(), 'envtest-certs-'));
   const program = startProgram(

@@ -103,7 +103,7 @@ describe('policies on XBackend', () => {
     const doc: PolicyDocument = { overrides: { allowedPorts: { ports: [443] } } };
     const v = judge(xb({ port: { port: 8443 } }), doc, { operation: 'UPDATE', oldObject: xb({ port: { port: 8443 } }) });
     expect(v.errors).toEqual([]);
-    expect(v.warnings).toEqual([expect.stringMatching(/^unchanged, so allowed: spec\.port\.port: .*allowedPorts/)]);
+    expect(v.warnings).toEqual([expect.stringMatching(/^policy platform\/p \(allowedPorts\): unchanged, so allowed: port\.port: port 8443 is not allowed/)]);
   });
 
   it('policy defaults are not written into an XBackend: only its own TLS default', () => {

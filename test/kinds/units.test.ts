@@ -48,7 +48,9 @@ describe('messages say what to do', () => {
   it('the hostname refusals name the reason', () => {
     expect(only('xbackend ours: an IPv4 literal is not a hostname')[0]).toMatch(/IP address/);
     expect(only('xbackend ours: no wildcard')[0]).toMatch(/wildcard/);
-    expect(only('xbackend ours: localhost')[0]).toMatch(/cluster-internal/);
+    expect(only('xbackend ours: localhost')[0]).toMatch(/loopback name/);
+    expect(only('xbackend ours: a hex spelling of the metadata address')[0]).toMatch(/resolves as an IP address \(169\.254\.169\.254\)/);
+    expect(only('xbackend ours: the multi-cluster Services domain')[0]).toMatch(/cluster-internal name \(under clusterset\.local\)/);
     expect(only('xbackend CEL: .cluster.local refused even with another --cluster-domain')[0]).toMatch(/cluster-internal/);
   });
   it('a Backend mode name is answered with the XBackend one', () => {

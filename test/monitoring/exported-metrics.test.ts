@@ -63,7 +63,7 @@ describe('metrics the alerts and the dashboard read', () => {
   let exposition: string;
 
   beforeAll(async () => {
-    ensureBuilt();
+    await ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'exported-metrics-'));
     api = await FakeApiServer.start(CLUSTER_RESOURCES);
     const metricsPort = await freePort();

@@ -113,12 +113,46 @@ describe('overrides', () => {
     const v = judge(now, p, NO_NAMESPACE_LABELS, { operation: 'UPDATE', oldObject: old });
     expect(v.errors).toEqual([]);
     expect(v.ratcheted).toHaveLength(1);
-    expect(v.warnings[0]).toMatch(/^unchanged, so allowed: spec\.destination\.ports\[0\]\.tls\.mode/);
+    expect(v.warnings).toEqual(['policy platform/tls (allowedTlsModes): unchanged, so allowed: ...[0].tls.mode: mode None is not allowed (allowed: Si...']);
     const changed = structuredClone(old);
     changed.spec.destination.ports[0].number = 81;
     changed.spec.destination.ports[0].tls.mode = 'None';
     const fresh = fqdnBackend('api.openai.com', [{ number: 80, protocol: 'HTTP', tls: { mode: 'Simple' } }]);
     expect(judge(old, p, NO_NAMESPACE_LABELS, { operation: 'UPDATE', oldObject: fresh }).errors).toHaveLength(1);
+  });
+});
+
+describe('ratcheting switches: a breach is unchanged only if the same policy denied it before', () => {
+  it('a changed hostname that brings a policy into play judges the unchanged port in full', () => {
+    const p = policySet(['openai-ports', { match: { hosts: ['*.openai.com'] }, overrides: { allowedPorts: { ports: [443] } } }]);
+    const old = fqdnBackend('api.example.com', [{ number: 8443, protocol: 'HTTP', tls: { mode: 'Simple' } }]);
+    const now = fqdnBackend('api.openai.com', [{ number: 8443, protocol: 'HTTP', tls: { mode: 'Simple' } }]);
+    const v = judge(now, p, NO_NAMESPACE_LABELS, { operation: 'UPDATE', oldObject: old });
+    expect(errorsOf(v)).toEqual(['spec.destination.ports[0].number: Invalid value: 8443: policy platform/openai-ports (allowedPorts): port 8443 is not allowed (allowed: 443)']);
+    expect(v.ratcheted).toEqual([]);
+    // Control: the same breach on an unchanged object stays a warning.
+    const same = judge(now, p, NO_NAMESPACE_LABELS, { operation: 'UPDATE', oldObject: structuredClone(now) });
+    expect(same.errors).toEqual([]);
+    expect(same.ratcheted).toHaveLength(1);
+  });
+
+  it('a mode switched away from None turns on requireSniMatchesHostname for an unchanged sni', () => {
+    const p = policySet(['sni', { overrides: { requireSniMatchesHostname: {} } }]);
+    const old = fqdnBackend('api.openai.com', [{ number: 443, protocol: 'HTTP', tls: { mode: 'None', sni: 'other.example.com' } }]);
+    const now = fqdnBackend('api.openai.com', [{ number: 443, protocol: 'HTTP', tls: { mode: 'Simple', sni: 'other.example.com' } }]);
+    const v = judge(now, p, NO_NAMESPACE_LABELS, { operation: 'UPDATE', oldObject: old });
+    expect(errorsOf(v)).toEqual(['spec.destination.ports[0].tls.sni: Invalid value: "other.example.com": policy platform/sni (requireSniMatchesHostname): SNI must equal the hostname api.openai.com']);
+  });
+
+  it('a breach moved to another policy is judged in full', () => {
+    const p = policySet(
+      ['a-openai', { match: { hosts: ['*.openai.com'] }, overrides: { forbidInsecureSkipVerify: {} } }],
+      ['b-anthropic', { match: { hosts: ['*.anthropic.com'] }, overrides: { forbidInsecureSkipVerify: {} } }],
+    );
+    const port = [{ number: 443, protocol: 'HTTP', tls: { mode: 'Simple', insecureSkipVerify: true } }];
+    const v = judge(fqdnBackend('api.anthropic.com', port), p, NO_NAMESPACE_LABELS, { operation: 'UPDATE', oldObject: fqdnBackend('api.openai.com', port) });
+    expect(errorsOf(v)).toHaveLength(1);
+    expect(errorsOf(v)[0]).toMatch(/policy platform\/b-anthropic/);
   });
 });
 

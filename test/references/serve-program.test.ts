@@ -35,7 +35,7 @@ describe('serve in the cluster without the ReferenceGrant CRD', () => {
   let metricsPort: number;
 
   beforeAll(async () => {
-    ensureBuilt();
+    await ensureBuilt();
     api = await FakeApiServer.start([CONFIGMAPS, NAMESPACES]);
     dir = mkdtempSync(join(tmpdir(), 'grants-serve-'));
     metricsPort = await freePort();

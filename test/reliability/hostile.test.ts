@@ -140,17 +140,25 @@ describe('deep nesting', () => {
 describe('prototype keys', () => {
   const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort();
 
+  // JSON.parse makes these plain own properties: only the judged parts (spec, top-level fields) refuse them.
   it.each([
-    ['__proto__ at the top of the body', (uid: string) => `{"__proto__":{"polluted":true},"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":${JSON.stringify(review(openaiBackend(), { uid }).request)}}`],
-    ['__proto__ inside spec', (uid: string) => JSON.stringify(review(openaiBackend(), { uid })).replace('"spec":{', '"spec":{"__proto__":{"polluted":true},')],
-    ['__proto__ inside rawConfig', (uid: string) => JSON.stringify(review(openaiBackend(), { uid })).replace('"spec":{', '"spec":{"extensions":[{"name":"x","type":"example.com/ToolFilter","rawConfig":{"__proto__":{"polluted":true},"categories":["search"]}}],')],
-    ['constructor.prototype inside metadata', (uid: string) => JSON.stringify(review(openaiBackend(), { uid })).replace('"metadata":{', '"metadata":{"constructor":{"prototype":{"polluted":true}},')],
-  ])('%s is refused and Object.prototype stays clean', async (_name, make) => {
+    ['__proto__ at the top of the body', (uid: string) => `{"__proto__":{"polluted":true},"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":${JSON.stringify(review(openaiBackend(), { uid }).request)}}`, undefined],
+    ['__proto__ inside spec', (uid: string) => JSON.stringify(review(openaiBackend(), { uid })).replace('"spec":{', '"spec":{"__proto__":{"polluted":true},'), 'spec.__proto__'],
+    ['__proto__ inside rawConfig', (uid: string) => JSON.stringify(review(openaiBackend(), { uid })).replace('"spec":{', '"spec":{"extensions":[{"name":"x","type":"example.com/ToolFilter","rawConfig":{"__proto__":{"polluted":true},"categories":["search"]}}],'), 'spec.extensions[0].rawConfig/__proto__'],
+    ['constructor.prototype inside metadata', (uid: string) => JSON.stringify(review(openaiBackend(), { uid })).replace('"metadata":{', '"metadata":{"constructor":{"prototype":{"polluted":true}},'), undefined],
+  ])('%s: judged where it is judged, and Object.prototype stays clean', async (_name, make, refusedAt) => {
     const uid = `proto-${Math.random().toString(36).slice(2)}`;
-    for (const path of ['/validate', '/mutate']) {
-      const res = await server.client.postJson(path, make(uid));
-      expectBadRequest(res, uid, 'FORBIDDEN_KEY');
+    const validated = await server.client.postJson('/validate', make(uid));
+    expect(validated.status).toBe(200);
+    expect(validated.json.response.uid).toBe(uid);
+    if (refusedAt === undefined) {
+      expect(validated.json.response.allowed).toBe(true);
+    } else {
+      expect(validated.json.response).toMatchObject({ allowed: false, status: { code: 422 } });
+      expect(validated.json.response.status.details.causes).toContainEqual(expect.objectContaining({ field: refusedAt, reason: 'FieldValueForbidden' }));
     }
+    const mutated = await server.client.postJson('/mutate', make(uid));
+    expect(mutated.json.response).toMatchObject({ uid, allowed: true });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(protoBefore);
     await expectStillServing(server);

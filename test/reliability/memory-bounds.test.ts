@@ -33,7 +33,7 @@ describe('16 concurrent worst-case bodies under the Deployment heap limit', () =
   let client: HttpsClient;
 
   beforeAll(async () => {
-    ensureBuilt();
+    await ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'bounds-'));
     program = startProgram(['serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--cert-dir', dir], { NODE_OPTIONS: deploymentNodeOptions() });
     const listening = await program.waitForLog((l) => l.msg === 'backend-webhook listening', 60_000);
@@ -89,8 +89,8 @@ describe('16 concurrent worst-case bodies under the Deployment heap limit', () =
 });
 
 describe('--admission-memory-budget', () => {
-  it('must hold at least one body of --body-limit: exit 2 with one line', () => {
-    ensureBuilt();
+  it('must hold at least one body of --body-limit: exit 2 with one line', async () => {
+    await ensureBuilt();
     const r = runProgram(['serve', '--port', '0', '--metrics-port', '0', '--body-limit', '2Mi', '--admission-memory-budget', '1Mi']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual(['error: --admission-memory-budget (1048576 bytes) must be at least --body-limit (2097152 bytes)']);

@@ -21,8 +21,8 @@ describeWithTool(KUBECTL, 'Go TLS client (kubectl)', () => {
   let root: string;
   const programs: RunningProgram[] = [];
 
-  beforeAll(() => {
-    ensureBuilt();
+  beforeAll(async () => {
+    await ensureBuilt();
     root = mkdtempSync(join(tmpdir(), 'bw-go-client-'));
   });
   afterAll(async () => {

@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runInjectCaCommand } from '../../src/cli/inject-ca.js';
 import { generateCa, type CertificateKeyPair } from '../../src/tls/generate.js';
 import { CaInjectionError, injectCaBundle, planCaBundlePatch } from '../../src/tls/inject-ca.js';
@@ -175,5 +175,47 @@ describe('runInjectCaCommand', () => {
     expect(await runInjectCaCommand({ caFile: join(dir, 'absent.crt'), kubeconfig, validatingName: 'a', mutatingName: 'b' }, capture().output)).toBe(2);
     writeFileSync(join(dir, 'junk.crt'), 'junk');
     expect(await runInjectCaCommand({ caFile: join(dir, 'junk.crt'), kubeconfig, validatingName: 'a', mutatingName: 'b' }, capture().output)).toBe(2);
+  });
+});
+
+describe('no cluster to talk to', () => {
+  const saved = { KUBECONFIG: process.env.KUBECONFIG, HOME: process.env.HOME };
+  let home: string;
+  beforeEach(() => {
+    home = mkdtempSync(join(tmpdir(), 'bw-home-'));
+    delete process.env.KUBECONFIG;
+    process.env.HOME = home; // no ~/.kube/config
+  });
+  afterEach(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('says no cluster was found and how to point at one (exit 2), not an HTTP-protocol error', async (ctx) => {
+    if (existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) ctx.skip(); // in a pod, in-cluster config is found
+    const caFile = join(dir, 'ca.crt');
+    writeFileSync(caFile, newCa.certPem);
+    const lines: string[] = [];
+    const code = await runInjectCaCommand({ caFile, validatingName: 'backend-webhook', mutatingName: 'backend-webhook' }, { out: (l) => void lines.push(l), err: (l) => void lines.push(l) });
+    expect(code).toBe(2);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error: no cluster found/);
+    expect(lines[0]).toMatch(/--kubeconfig/);
+    expect(lines[0]).toMatch(/KUBECONFIG/);
+    expect(lines[0]).toMatch(/in-cluster/);
+    expect(lines[0]).not.toMatch(/HTTP protocol|skipTLSVerify/);
+    await expect(injectCaBundle({ caPem: newCa.certPem })).rejects.toMatchObject({ code: 'KUBECONFIG' });
+  });
+
+  it('an empty KUBECONFIG and a HOME with a kubeconfig: the file is used (no false "no cluster")', async () => {
+    process.env.KUBECONFIG = '';
+    const kube = join(home, '.kube');
+    mkdirSync(kube);
+    writeFileSync(join(kube, 'config'), readFileSync(kubeconfig));
+    const results = await injectCaBundle({ caPem: newCa.certPem, mutatingName: null });
+    expect(results.map((r) => r.outcome)).toEqual(['patched']);
   });
 });

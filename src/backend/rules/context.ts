@@ -8,6 +8,8 @@ export interface RuleContext {
   readonly findings: Findings;
   readonly options: ValidationOptions;
   readonly schemas: SchemaLookup;
+  /** The judged object's namespace, when known (request namespace, else metadata.namespace). */
+  readonly namespace?: string;
   /** The judged object's group, kind and namespace (references are checked from there); absent: not checked. */
   readonly referrer?: ReferenceFrom;
 }

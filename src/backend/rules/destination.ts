@@ -2,7 +2,7 @@
 import { duplicate, forbidden, invalid, notSupported, required } from '../field-errors.js';
 import { dotted, isPlainObject, type Segments } from '../paths.js';
 import { asString, isSet, type RuleContext } from './context.js';
-import { destinationHostnameProblem } from './hostnames.js';
+import { destinationHostnameProblemFor } from './hostnames.js';
 import { ipAddressProblem } from './ip.js';
 import { dns1035LabelProblem, dns1123LabelProblem, MAX_LABEL, MAX_SUBDOMAIN } from './names.js';
 import { checkPort } from './ports.js';
@@ -77,7 +77,7 @@ function checkMember(ctx: RuleContext, dest: Record<string, unknown>, at: Segmen
   };
   if (type === 'Fqdn') {
     const host = judgedString(ctx, body, 'hostname', memberAt, MAX_SUBDOMAIN);
-    if (host !== undefined) report('hostname', host, destinationHostnameProblem(host, ctx.options.clusterDomain));
+    if (host !== undefined) report('hostname', host, destinationHostnameProblemFor(host, ctx.options));
   } else if (type === 'Ip') {
     const address = judgedString(ctx, body, 'address', memberAt, MAX_IP_TEXT);
     if (address !== undefined) report('address', address, ipAddressProblem(address, ctx.options.extraDeniedCidrs));
@@ -86,7 +86,13 @@ function checkMember(ctx: RuleContext, dest: Record<string, unknown>, at: Segmen
     if (name !== undefined) report('name', name, dns1035LabelProblem(name));
     const ns = asString(body['namespace']);
     if (ns === '') report('namespace', ns, "must not be empty; omit it to use the Backend's namespace");
-    else if (ns !== undefined && ns.length <= MAX_LABEL) report('namespace', ns, dns1123LabelProblem(ns));
+    else if (ns !== undefined && ns.length <= MAX_LABEL) {
+      const problem = dns1123LabelProblem(ns);
+      report('namespace', ns, problem);
+      if (!problem && ctx.namespace !== undefined && ns !== ctx.namespace) {
+        ctx.findings.warn(`${dotted([...memberAt, 'namespace'])}: the upstream prototype ignores it and routes to the Backend's namespace, ${ctx.namespace}`);
+      }
+    }
   }
 }
 

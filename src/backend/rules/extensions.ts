@@ -4,6 +4,7 @@ import { duplicate, invalid, notSupported, required } from '../field-errors.js';
 import { dotted, isPlainObject, type Segments } from '../paths.js';
 import { extensionTypeProblem } from '../../schemas/configmap.js';
 import type { ExtensionSchema } from '../../schemas/registry.js';
+import { JudgingFailure } from '../judging-failure.js';
 import { asString, isSet, type RuleContext } from './context.js';
 import { dns1123LabelProblem, MAX_LABEL } from './names.js';
 import { ALL_ERRORS_MAX_NODES, exceedsNodes, MAX_COLLECTED_ISSUES, MAX_EXTENSIONS } from '../limits.js';
@@ -12,11 +13,12 @@ const MAX_TYPE_LENGTH = 330;
 /** Warnings stay under kubectl's 120-character comfort zone. */
 const MAX_WARNING = 119;
 
+/** Our own failure (a registry that throws) is not "no schema": it must not pass or warn. */
 function lookupSchema(ctx: RuleContext, type: string): ExtensionSchema | undefined {
   try {
     return ctx.schemas.get(type);
-  } catch {
-    return undefined;
+  } catch (err) {
+    throw new JudgingFailure('schema-lookup', `looking up the extension schema for ${JSON.stringify(type.slice(0, 64))} failed`, { cause: err });
   }
 }
 
@@ -24,22 +26,18 @@ function checkRawConfig(ctx: RuleContext, ext: Record<string, unknown>, at: Segm
   if (isSet(ext, 'rawConfig') && !isPlainObject(ext['rawConfig'])) return; // the schema reports the type
   // Absent rawConfig is an empty config: a schema with required properties still applies.
   const config = isSet(ext, 'rawConfig') ? ext['rawConfig'] : {};
-  let ok: boolean | undefined;
+  let ok: boolean;
   let validate = schema.validate;
   try {
     // A large config, or one judged after enough problems are collected, gets its first error only.
     if (ctx.findings.full || exceedsNodes(config, ALL_ERRORS_MAX_NODES)) validate = schema.validate.firstProblem ?? validate;
     ok = validate(config);
-  } catch {
-    ok = undefined;
+  } catch (err) {
+    throw new JudgingFailure('schema-validate', `the extension schema for ${JSON.stringify(schema.type.slice(0, 64))} threw while validating a rawConfig`, { cause: err });
   }
   if (ok === true) return;
   const configAt = [...at, 'rawConfig'];
   const scope = [[...at, 'type'], configAt];
-  if (ok === undefined) {
-    ctx.findings.report(invalid(dotted(configAt), undefined, 'could not be checked against the schema registered for this type'), scope);
-    return;
-  }
   const raw = validate.errors && validate.errors.length > MAX_COLLECTED_ISSUES ? validate.errors.slice(0, MAX_COLLECTED_ISSUES) : validate.errors;
   const errors = convertAjvErrors(raw, dotted(configAt), { data: config, pathStyle: 'pointer' });
   if (errors.length === 0) {

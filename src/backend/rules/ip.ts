@@ -3,6 +3,7 @@
  * pointed at (loopback, link-local incl. the cloud metadata address, multicast, ...).
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { IPV4_EMBEDDING_RANGES, MAPPED_LABEL, REFUSED_RANGES } from './data.js';
 
 type Bytes = readonly number[];
 
@@ -96,19 +97,82 @@ export function contains(cidr: Cidr, bytes: Bytes): boolean {
   return true;
 }
 
-const BUILT_IN: readonly Cidr[] = (
-  [
-    ['0.0.0.0/8', '"this network"'],
-    ['127.0.0.0/8', 'loopback'],
-    ['169.254.0.0/16', 'link-local, incl. the cloud metadata address'],
-    ['224.0.0.0/4', 'multicast'],
-    ['255.255.255.255/32', 'broadcast'],
-    ['::/128', 'unspecified'],
-    ['::1/128', 'loopback'],
-    ['fe80::/10', 'link-local'],
-    ['ff00::/8', 'multicast'],
-  ] as const
-).map(([text, label]) => parseCidr(text, label)!);
+const BUILT_IN: readonly Cidr[] = REFUSED_RANGES.map(([text, label]) => parseCidr(text, label)!);
+
+/** IPv6 ranges that carry an IPv4 address, compiled, with where the IPv4 bytes start. */
+const EMBEDDING: ReadonlyArray<{ range: Cidr; offset: number }> = IPV4_EMBEDDING_RANGES.map(([text, label, offset]) => ({ range: parseCidr(text, label)!, offset }));
+
+/**
+ * The IPv4 address an IPv6 address carries, when it lies in one of the ranges that embed one
+ * (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4
+ * `2002::/16`, ...): the packet reaches that IPv4 host, so it is judged as that host too.
+ */
+export function embeddedIPv4(bytes: Bytes): { bytes: Bytes; label: string } | undefined {
+  if (bytes.length !== 16) return undefined;
+  for (const { range, offset } of EMBEDDING) {
+    if (contains(range, bytes)) return { bytes: bytes.slice(offset, offset + 4), label: range.label ?? range.text };
+  }
+  return undefined;
+}
+
+const HEX_DIGIT = /^[0-9a-fA-F]$/;
+
+/** One part as C's strtoul(base 0) reads it after inet_aton checked it starts with a digit; undefined on trailing junk. */
+function atonPart(part: string): number | undefined {
+  if (part === '' || part.charCodeAt(0) < 48 || part.charCodeAt(0) > 57) return undefined;
+  let value = 0;
+  if (part.length > 1 && part[0] === '0' && (part[1] === 'x' || part[1] === 'X')) {
+    // "0x" alone: strtoul reads the 0 and stops at the x, which inet_aton then refuses as junk.
+    if (part.length === 2) return undefined;
+    for (let i = 2; i < part.length; i++) {
+      if (!HEX_DIGIT.test(part[i]!)) return undefined;
+      value = value * 16 + parseInt(part[i]!, 16);
+      if (value > 0xffffffff) return undefined;
+    }
+    return value;
+  }
+  const base = part[0] === '0' ? 8 : 10;
+  for (let i = 0; i < part.length; i++) {
+    const d = part.charCodeAt(i) - 48;
+    if (d < 0 || d >= base) return undefined;
+    value = value * base + d;
+    if (value > 0xffffffff) return undefined;
+  }
+  return value;
+}
+
+/**
+ * The IPv4 address `text` stands for when read the way `inet_aton` (and so glibc's and musl's
+ * `getaddrinfo`, before any DNS query) reads it: one to four parts, each decimal, octal (leading
+ * 0) or hexadecimal (0x), the last part filling the remaining bytes (`127.1`, `2852039166`,
+ * `0x7f.1`, `169.254.169.0xfe`). Undefined when a resolver would not take it as an address.
+ * Trailing text is not accepted (glibc's getaddrinfo uses the exact variant since 2.28).
+ */
+export function parseInetAton(text: string): Bytes | undefined {
+  const n = text.length;
+  if (n === 0) return undefined;
+  const c0 = text.charCodeAt(0);
+  if (c0 < 48 || c0 > 57) return undefined; // the cheap exit every ordinary hostname takes
+  const parts = text.split('.');
+  if (parts.length > 4) return undefined;
+  const values: number[] = [];
+  for (const part of parts) {
+    const v = atonPart(part);
+    if (v === undefined) return undefined;
+    values.push(v);
+  }
+  const last = values.length - 1;
+  for (let i = 0; i < last; i++) if (values[i]! > 0xff) return undefined;
+  const room = 4 - last; // bytes the last part fills
+  const lastValue = values[last]!;
+  if (lastValue >= 2 ** (8 * room)) return undefined;
+  const bytes = values.slice(0, last);
+  for (let i = room - 1; i >= 0; i--) bytes.push(Math.floor(lastValue / 2 ** (8 * i)) % 256);
+  return bytes;
+}
+
+/** `a.b.c.d` text of 4 bytes. */
+export const formatV4 = (b: Bytes): string => b.join('.');
 
 /** Compiled extra ranges per options array: options live for the server's lifetime. */
 const extraCache = new WeakMap<readonly string[], readonly Cidr[]>();
@@ -123,24 +187,55 @@ function extraRanges(extra: readonly string[]): readonly Cidr[] {
   return compiled;
 }
 
+/** Why `bytes` (4 or 16) is refused, or undefined: the first refused range it (or the IPv4 address it embeds) lies in. */
+function refusedRangeProblem(bytes: Bytes, extraDeniedCidrs: readonly string[]): string | undefined {
+  const extra = extraRanges(extraDeniedCidrs);
+  const hitOf = (candidate: Bytes): Cidr | undefined => BUILT_IN.find((r) => contains(r, candidate)) ?? extra.find((r) => contains(r, candidate));
+  const direct = hitOf(bytes);
+  if (direct) return `is in the refused range ${direct.text} (${direct.label ?? 'refused'})`;
+  const embedded = embeddedIPv4(bytes);
+  if (!embedded) return undefined;
+  const hit = hitOf(embedded.bytes);
+  if (!hit) return undefined;
+  // IPv4-mapped addresses read as what they are; the other embeddings say how the address hides.
+  if (embedded.label === MAPPED_LABEL) return `is in the refused range ${hit.text} (${hit.label ?? 'refused'})`;
+  return `embeds ${formatV4(embedded.bytes)} (${embedded.label}), in the refused range ${hit.text} (${hit.label ?? 'refused'})`;
+}
+
+/** For text that is no address at all: what it looks like, and where it belongs. */
+function notAnAddressProblem(text: string): string {
+  const where = 'put the host in fqdn.hostname (type Fqdn) and the port in ports[].number';
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) return `must be an IP address, not a URL: ${where}`;
+  const hostPort = /^(?:\[([^\]]*)\]|([^:]*)):([0-9]{1,5})$/.exec(text);
+  if (hostPort) {
+    const host = hostPort[1] ?? hostPort[2] ?? '';
+    if (isIPv4(host) || isIPv6(host)) return `must be an IP address without a port: write ${host} here and the port in ports[].number`;
+    return `must be an IP address, not a host:port: ${where}`;
+  }
+  if (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/i.test(text) && /[a-z]/i.test(text)) {
+    return 'must be an IP address, not a DNS name: use type Fqdn with fqdn.hostname';
+  }
+  return 'must be a valid IPv4 or IPv6 address';
+}
+
 /** Why `text` is not an acceptable destination address, or undefined. */
 export function ipAddressProblem(text: string, extraDeniedCidrs: readonly string[]): string | undefined {
-  let bytes = parseV4(text);
-  if (!bytes) {
-    const dotted = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/.test(text);
-    if (dotted && text.split('.').every((o) => Number(o) <= 255)) return 'must be a canonical IPv4 address (no leading zeros)';
-    const v6 = parseV6(text);
-    if (!v6) return 'must be a valid IPv4 or IPv6 address';
+  const v4 = parseV4(text);
+  if (v4) return refusedRangeProblem(v4, extraDeniedCidrs);
+  const v6 = parseV6(text);
+  if (v6) {
+    // A refused address says so first, whatever its spelling.
+    const refused = refusedRangeProblem(v6, extraDeniedCidrs);
+    if (refused) return refused;
     const canonical = formatV6(v6);
-    if (canonical !== text) return `must be in canonical form: ${canonical}`;
-    bytes = v6;
+    return canonical === text ? undefined : `must be in canonical form: ${canonical}`;
   }
-  const ranges = [...BUILT_IN, ...extraRanges(extraDeniedCidrs)];
-  // ::ffff:a.b.c.d reaches the IPv4 host: judge it as that host too.
-  const candidates = bytes.length === 16 && isMappedV4(bytes) ? [bytes, bytes.slice(12)] : [bytes];
-  for (const candidate of candidates) {
-    const hit = ranges.find((r) => contains(r, candidate));
-    if (hit) return `is in the refused range ${hit.text} (${hit.label ?? 'refused'})`;
+  const loose = parseInetAton(text);
+  if (loose) {
+    const refused = refusedRangeProblem(loose, extraDeniedCidrs);
+    return `must be a canonical IPv4 address: ${JSON.stringify(text)} is read as ${formatV4(loose)}${refused ? `, which ${refused}` : ''}`;
   }
-  return undefined;
+  const dotted = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/.test(text);
+  if (dotted && text.split('.').every((o) => Number(o) <= 255)) return 'must be a canonical IPv4 address (no leading zeros)';
+  return notAnAddressProblem(text);
 }

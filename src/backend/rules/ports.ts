@@ -3,6 +3,7 @@ import { forbidden, invalid, notSupported, required } from '../field-errors.js';
 import { dotted, isPlainObject, type Segments } from '../paths.js';
 import { asString, isSet, type RuleContext } from './context.js';
 import type { DestinationType } from './destination.js';
+import { PROTOCOL_HINTS } from './data.js';
 import { dns1123SubdomainProblem } from './names.js';
 import { checkTls } from './tls.js';
 
@@ -21,13 +22,14 @@ export function judgeProtocol(value: string): ProtocolVerdict {
   if ((CORE_PROTOCOLS as readonly string[]).includes(value)) return { ok: true };
   const slash = value.indexOf('/');
   if (slash < 0) {
+    if (Object.prototype.hasOwnProperty.call(PROTOCOL_HINTS, value)) return { ok: false, unsupported: true, detail: PROTOCOL_HINTS[value] };
     const match = CORE_PROTOCOLS.find((c) => c.toLowerCase() === value.toLowerCase());
     return { ok: false, unsupported: true, detail: match ? `did you mean ${JSON.stringify(match)}?` : 'or a vendor protocol <dns-subdomain>/<name>, e.g. istio.io/a2a' };
   }
   const prefix = value.slice(0, slash);
   const name = value.slice(slash + 1);
   const prefixProblem = prefix === '' ? 'is empty' : dns1123SubdomainProblem(prefix);
-  if (prefixProblem) return { ok: false, unsupported: false, detail: `${VENDOR_HINT}; the prefix ${prefixProblem}` };
+  if (prefixProblem) return { ok: false, unsupported: false, detail: `${VENDOR_HINT}; the prefix before / ${prefixProblem}` };
   if (name.length === 0 || name.length > 63 || !VENDOR_NAME.test(name)) {
     return { ok: false, unsupported: false, detail: `${VENDOR_HINT}; the name must be 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit` };
   }

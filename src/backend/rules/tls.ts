@@ -3,6 +3,7 @@ import { forbidden, invalid, notSupported, required } from '../field-errors.js';
 import { dotted, isPlainObject, type Segments } from '../paths.js';
 import { asString, isSet, type RuleContext } from './context.js';
 import type { DestinationType } from './destination.js';
+import { CA_BUNDLE_KINDS, CLIENT_CERTIFICATE_KINDS, DEFAULT_REFERENCE_KIND, TLS_MODE_HINTS } from './data.js';
 import { hostnameSyntaxProblem } from './hostnames.js';
 import { dns1123LabelProblem, dns1123SubdomainProblem, MAX_LABEL, MAX_SUBDOMAIN } from './names.js';
 import { crossNamespaceRefProblem } from '../../references/grants.js';
@@ -10,21 +11,19 @@ import { crossNamespaceRefProblem } from '../../references/grants.js';
 export const TLS_MODES = ['Simple', 'Mutual', 'None'] as const;
 export type TlsMode = (typeof TLS_MODES)[number];
 
-/** Spellings pasted from older drafts and neighbouring APIs, each with what to write instead. */
-export const TLS_MODE_HINTS: Readonly<Record<string, string>> = {
-  SIMPLE: 'modes are PascalCase: use "Simple"',
-  MUTUAL: 'modes are PascalCase: use "Mutual"',
-  InsecureDisable: 'use "None" to send plaintext',
-  PlatformProvided: 'use "None" when the platform adds TLS itself',
-  Passthrough: 'TLS passthrough is a Gateway listener setting, not a Backend one',
-  ServerOnly: 'that is Gateway API XBackend\'s name: use "Simple"',
-  ClientAndServer: 'that is Gateway API XBackend\'s name: use "Mutual"',
-};
+/** Spellings pasted from older drafts and neighbouring APIs, each with what to write instead (rule data: data.ts). */
+export { TLS_MODE_HINTS };
 
-const CORE_GROUP_KINDS = new Set(['ConfigMap', 'Secret']);
 const FORBIDDEN_WITHOUT_TLS = ['sni', 'caBundleRef', 'clientCertificateRef', 'insecureSkipVerify', 'subjectAltNames'] as const;
 const CLUSTER_TRUST_BUNDLE = 'ClusterTrustBundle';
+// Namespaced kinds a reference can leave the object's namespace for (the cross-namespace rule).
+const CORE_GROUP_KINDS = new Set(['ConfigMap', 'Secret']);
 const CERTIFICATES_GROUP = 'certificates.k8s.io';
+/** Gateway API's Kind: 1-63 characters (the schema bounds the length). */
+const KIND_FORMAT = /^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+export const MAX_KIND = 63;
+/** Beyond this many subjectAltNames the schema refuses the list (TooMany). */
+export const MAX_SUBJECT_ALT_NAMES = 16;
 
 function modeHint(value: string): string | undefined {
   const hint = TLS_MODE_HINTS[value];
@@ -61,6 +60,55 @@ function checkRefNames(ctx: RuleContext, ref: Record<string, unknown>, at: Segme
 }
 
 /**
+ * `group` and `kind` of a reference: the formats (Gateway API's Group and Kind), then whether the
+ * pair is one we resolve. An absent group means "" and an absent kind means Secret (the CRD's
+ * defaults): absence is never reported by these rules. Returns the kind in effect when it is one
+ * of `kinds`, else undefined.
+ */
+function checkRefGroupKind(ctx: RuleContext, ref: Record<string, unknown>, at: Segments, kinds: Readonly<Record<string, string>>): string | undefined {
+  // The common case first, with nothing allocated: a kind we resolve (or none) in its own group.
+  const kindSet = isSet(ref, 'kind');
+  const rawKind = kindSet ? ref['kind'] : DEFAULT_REFERENCE_KIND;
+  const groupSet = isSet(ref, 'group');
+  const rawGroup = groupSet ? ref['group'] : '';
+  if (typeof rawKind === 'string' && Object.prototype.hasOwnProperty.call(kinds, rawKind) && rawGroup === kinds[rawKind]) return rawKind;
+
+  let kind: string | undefined = DEFAULT_REFERENCE_KIND;
+  if (kindSet) {
+    kind = asString(rawKind);
+    if (kind === undefined || kind.length > MAX_KIND) return undefined; // the schema's
+    const kindPath = [...at, 'kind'];
+    if (kind === '') {
+      ctx.findings.report(required(dotted(kindPath), `must not be empty; omit it for ${DEFAULT_REFERENCE_KIND}`), [kindPath]);
+      return undefined;
+    }
+    if (!KIND_FORMAT.test(kind)) {
+      ctx.findings.report(invalid(dotted(kindPath), kind, "must be a kind: letters, digits and '-', starting with a letter (e.g. Secret)"), [kindPath]);
+      return undefined;
+    }
+    if (!Object.prototype.hasOwnProperty.call(kinds, kind)) {
+      ctx.findings.report(notSupported(dotted(kindPath), kind, Object.keys(kinds)), [kindPath]);
+      kind = undefined;
+    }
+  }
+  const group = asString(rawGroup);
+  if (group === undefined || group.length > MAX_SUBDOMAIN) return kind; // the schema's
+  const groupPath = [...at, 'group'];
+  if (group !== '' && dns1123SubdomainProblem(group) !== undefined) {
+    ctx.findings.report(invalid(dotted(groupPath), group, 'must be "" (the core group) or a DNS subdomain, e.g. certificates.k8s.io'), [groupPath]);
+    return kind;
+  }
+  if (kind === undefined) return undefined;
+  const expected = kinds[kind]!;
+  if (group === expected) return kind;
+  const where = expected === '' ? 'the core group' : expected;
+  const scope = [[...at, 'kind'], groupPath];
+  if (!groupSet) ctx.findings.report(required(dotted(groupPath), `must be ${where} for ${kind} (an absent group means "", the core group)`), scope);
+  else ctx.findings.report(notSupported(dotted(groupPath), group, [expected], `${kind} is in ${where}`), scope);
+  return kind;
+}
+
+/**
  * A Secret or ConfigMap in another namespace than the object's: refused unless allowed
  * (--cross-namespace-refs, ReferenceGrants). Absent group and kind mean "" and Secret (the CRD
  * defaults). The verdict depends on the whole reference: that is its ratcheting scope.
@@ -76,27 +124,15 @@ function checkCrossNamespace(ctx: RuleContext, ref: Record<string, unknown>, at:
 
 function checkCaBundleRef(ctx: RuleContext, ref: unknown, at: Segments): void {
   if (!isPlainObject(ref)) return;
-  const kind = ref['kind'];
-  const group = ref['group'];
+  const kind = checkRefGroupKind(ctx, ref, at, CA_BUNDLE_KINDS);
   if (kind === CLUSTER_TRUST_BUNDLE) {
-    const kindPath = [...at, 'kind'];
-    const groupPath = [...at, 'group'];
-    if (!isSet(ref, 'group')) {
-      ctx.findings.report(required(dotted(groupPath), `must be ${CERTIFICATES_GROUP} for ClusterTrustBundle`), [kindPath, groupPath]);
-    } else if (typeof group === 'string' && group !== CERTIFICATES_GROUP) {
-      ctx.findings.report(notSupported(dotted(groupPath), group, [CERTIFICATES_GROUP], 'ClusterTrustBundle is in certificates.k8s.io'), [kindPath, groupPath]);
-    }
     if (isSet(ref, 'namespace')) {
       const nsPath = [...at, 'namespace'];
-      ctx.findings.report(forbidden(dotted(nsPath), 'ClusterTrustBundle is cluster-scoped'), [kindPath, nsPath]);
+      ctx.findings.report(forbidden(dotted(nsPath), 'ClusterTrustBundle is cluster-scoped'), [[...at, 'kind'], nsPath]);
     }
     // ClusterTrustBundle names may carry the signer name (example.com:signer:bundle): length only.
     checkRefNames(ctx, { name: ref['name'] }, at, false);
     return;
-  }
-  if (typeof kind === 'string' && CORE_GROUP_KINDS.has(kind) && typeof group === 'string' && group !== '') {
-    const groupPath = [...at, 'group'];
-    ctx.findings.report(notSupported(dotted(groupPath), group, [''], `${kind} is in the core group`), [[...at, 'kind'], groupPath]);
   }
   checkRefNames(ctx, ref, at, true);
 }
@@ -125,6 +161,15 @@ function checkSni(ctx: RuleContext, sni: unknown, at: Segments): void {
   // Same syntax as fqdn.hostname, but in-cluster names are fine: TLS to a Service uses <svc>.<ns>.svc.cluster.local.
   const problem = sni === '' ? 'must not be empty; omit it to send no SNI' : hostnameSyntaxProblem(sni);
   if (problem) ctx.findings.report(invalid(dotted(at), sni, problem), [at]);
+}
+
+/** Allowed, but said: a SAN check without a CA (Envoy refuses it), and URI SANs (the prototype matches DNS names only). */
+function warnSubjectAltNames(ctx: RuleContext, tls: Record<string, unknown>, sans: readonly unknown[], at: Segments): void {
+  if (!isSet(tls, 'caBundleRef')) ctx.findings.warn(`${dotted(at)}: without caBundleRef, Envoy rejects this SAN check and the whole update`);
+  for (let i = 0; i < sans.length; i++) {
+    const san = sans[i];
+    if (typeof san === 'string' && san.includes('://')) ctx.findings.warn(`${dotted([...at, i])}: a URI; the upstream prototype matches DNS SANs only`);
+  }
 }
 
 export function checkTls(ctx: RuleContext, tls: unknown, at: Segments, destinationType: DestinationType | undefined): void {
@@ -169,8 +214,15 @@ export function checkTls(ctx: RuleContext, tls: unknown, at: Segments, destinati
   if (!isRefused('caBundleRef') && Array.isArray(caBundleRef)) {
     for (let i = 0; i < caBundleRef.length; i++) checkCaBundleRef(ctx, caBundleRef[i], [...at, 'caBundleRef', i]);
   }
-  if (!isRefused('clientCertificateRef') && isPlainObject(tls['clientCertificateRef'])) {
-    checkRefNames(ctx, tls['clientCertificateRef'], p('clientCertificateRef'), true);
+  const clientCertificateRef = tls['clientCertificateRef'];
+  if (!isRefused('clientCertificateRef') && isPlainObject(clientCertificateRef)) {
+    checkRefGroupKind(ctx, clientCertificateRef, p('clientCertificateRef'), CLIENT_CERTIFICATE_KINDS);
+    checkRefNames(ctx, clientCertificateRef, p('clientCertificateRef'), true);
   }
-  if (!isRefused('subjectAltNames') && Array.isArray(tls['subjectAltNames'])) checkSubjectAltNames(ctx, tls['subjectAltNames'], p('subjectAltNames'));
+  const sans = tls['subjectAltNames'];
+  if (!isRefused('subjectAltNames') && Array.isArray(sans)) {
+    checkSubjectAltNames(ctx, sans, p('subjectAltNames'));
+    // With insecureSkipVerify the pair is refused above; the warnings would only repeat it.
+    if (sans.length > 0 && tls['insecureSkipVerify'] !== true) warnSubjectAltNames(ctx, tls, sans, p('subjectAltNames'));
+  }
 }

@@ -10,7 +10,7 @@ import type { Findings } from '../../backend/issues.js';
 import type { ValidationOptions } from '../../backend/options.js';
 import { dotted, isPlainObject, type Segments } from '../../backend/paths.js';
 import { asString, isSet } from '../../backend/rules/context.js';
-import { clusterInternalProblem, destinationHostnameProblem, hostnameSyntaxProblem } from '../../backend/rules/hostnames.js';
+import { clusterInternalProblem, destinationHostnameProblemFor, hostnameSyntaxProblem } from '../../backend/rules/hostnames.js';
 import { dns1123LabelProblem, MAX_LABEL, MAX_SUBDOMAIN } from '../../backend/rules/names.js';
 import { checkCrossNamespaceReference } from '../references.js';
 import { EXTERNAL_HOSTNAME, UPSTREAM_CLUSTER_DOMAIN, XBACKEND_GROUP, XBACKEND_KIND, XBACKEND_TLS_MODES } from './types.js';
@@ -59,7 +59,7 @@ function checkHostname(ctx: XBackendRuleContext, spec: Record<string, unknown>):
   if (!judgeable(host, MAX_SUBDOMAIN)) return;
   // The Backend's fqdn.hostname checks: RFC 1123, no wildcard, no IP in any spelling, not internal;
   // and upstream's own `!endsWith('.cluster.local')` whatever the cluster domain is.
-  const problem = destinationHostnameProblem(host, ctx.options.clusterDomain) ?? clusterInternalProblem(host, UPSTREAM_CLUSTER_DOMAIN);
+  const problem = destinationHostnameProblemFor(host, ctx.options) ?? clusterInternalProblem(host, UPSTREAM_CLUSTER_DOMAIN, ctx.options.internalDomains);
   if (problem) {
     const path = at('externalHostname', 'hostname');
     ctx.findings.report(invalid(dotted(path), host, problem.replace('use type Service', 'route to a Service')), [path]);
