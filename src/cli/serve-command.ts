@@ -1,21 +1,17 @@
 /** `backend-webhook serve`: flags, their environment variables and defaults. */
 import { Command } from 'commander';
-import { PUBLISHED_MCP_VERSIONS, type ValidationOptions } from '../backend/options.js';
-import { DEFAULT_INTERNAL_DOMAINS } from '../backend/rules/data.js';
 import { defaultExtensionSchemaDir } from '../schemas/file-source.js';
 import { flag } from './option.js';
-import { CROSS_NAMESPACE_REFS_MODES, type CrossNamespaceRefsMode } from '../references/grants.js';
+import { addValidationFlags, validationOptionsOf, type RawValidationFlags } from './validation-flags.js';
 import { DEFAULT_LOG_BUFFER_BYTES } from '../observability/log-sink.js';
 import {
   parseBoolean,
   parseByteSize,
   parseChoice,
-  parseCidr,
   parseDnsLabel,
   parseDnsSubdomain,
   parseDuration,
   parseIntInRange,
-  parseMcpVersion,
   parseMemorySize,
   parsePortOrZero,
   repeatable,
@@ -34,16 +30,10 @@ export const DEFAULT_SERVICE_NAMESPACE = 'backend-webhook-system';
 type RawServeOptions = Omit<ServeConfig, 'trustedNamespaces' | 'validation' | 'auditIntervalMs'> & {
   auditInterval: number;
   trustedNamespace?: string[];
-  clusterDomain: string;
-  internalDomain?: string[];
-  deniedCidr?: string[];
-  mcpVersion?: string[];
-  unknownExtensionPolicy: ValidationOptions['unknownExtensionPolicy'];
-  crossNamespaceRefs: CrossNamespaceRefsMode;
-};
+} & RawValidationFlags;
 
 export function serveCommand(): Command {
-  return new Command('serve')
+  const serve = new Command('serve')
     .description('Serve the admission webhook over HTTPS (embedded defaults: self-signed certs in certs/, schemas from files)')
     .addOption(flag('--port <port>', 'HTTPS port (0: any free port)').argParser(parsePortOrZero).default(8443))
     .addOption(flag('--host <address>', 'address to listen on').default('0.0.0.0'))
@@ -64,12 +54,6 @@ export function serveCommand(): Command {
     .addOption(flag('--body-limit <size>', 'largest accepted request body (7Mi: an UPDATE carries two objects)').argParser(parseByteSize).default(7 * 1024 * 1024))
     .addOption(flag('--admission-memory-budget <size>', 'bytes of request bodies read or judged at once; past it requests wait briefly, then get code 429 (default: 4x --body-limit)').argParser(parseMemorySize))
     .addOption(flag('--max-depth <levels>', 'deepest JSON nesting accepted').argParser(parseIntInRange(16, 1000)).default(100))
-    .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
-    .addOption(flag('--internal-domain <domain>', 'cluster-internal name suffix refused as a destination besides --cluster-domain and svc (repeatable; replaces the default clusterset.local)').argParser(repeatable(parseDnsSubdomain)))
-    .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
-    .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
-    .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
-    .addOption(flag('--cross-namespace-refs <mode>', 'Secret/ConfigMap references into other namespaces: deny, reference-grant (allowed by a Gateway API ReferenceGrant there) or allow').argParser(parseChoice(CROSS_NAMESPACE_REFS_MODES)).default('reference-grant'))
     .addOption(flag('--log-level <level>', 'log level').argParser(parseChoice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const)).default('info'))
     .addOption(flag('--log-buffer-size <size>', 'log output held while stdout is slow; past it lines are dropped and counted').argParser(parseByteSize).default(DEFAULT_LOG_BUFFER_BYTES, '1Mi'))
     .addOption(flag('--shutdown-delay-seconds <s>', 'keep answering this long after SIGTERM while endpoints drain').argParser(parseIntInRange(0, 300)).default(10))
@@ -77,7 +61,8 @@ export function serveCommand(): Command {
     .addOption(flag('--inject-ca [bool]', 'patch our CA into the webhook configurations at start-up').argParser(parseBoolean).default(false))
     .addOption(flag('--webhook-config-name <name>', 'name of our Validating/MutatingWebhookConfiguration').argParser(parseDnsSubdomain).default('backend-webhook'))
     .addOption(flag('--audit-interval <duration>', 're-judge every stored Backend this often and keep PolicyReports (kubernetes source only; 0: off)').argParser(parseDuration).default(600_000, '10m'))
-    .addOption(flag('--audit-report-format <format>', 'report kind: wgpolicyk8s (PolicyReport) or openreports (Report)').argParser(parseChoice(['wgpolicyk8s', 'openreports'] as const)).default('wgpolicyk8s'))
+    .addOption(flag('--audit-report-format <format>', 'report kind: wgpolicyk8s (PolicyReport) or openreports (Report)').argParser(parseChoice(['wgpolicyk8s', 'openreports'] as const)).default('wgpolicyk8s'));
+  return addValidationFlags(serve)
     .action(async (raw: RawServeOptions) => {
       const config = resolveServeConfig(raw);
       const { runServe } = await import('./serve.js');
@@ -95,6 +80,7 @@ export function serveCommand(): Command {
 
 export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
   const { trustedNamespace, clusterDomain, internalDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, crossNamespaceRefs, auditInterval, ...sameAsFlags } = raw;
+  const validation = validationOptionsOf({ clusterDomain, internalDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, crossNamespaceRefs });
   if ((sameAsFlags.tlsCertFile === undefined) !== (sameAsFlags.tlsKeyFile === undefined)) {
     throw new UsageError('--tls-cert-file and --tls-key-file go together');
   }
@@ -105,13 +91,6 @@ export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
     ...sameAsFlags,
     trustedNamespaces: trustedNamespace ?? [],
     auditIntervalMs: auditInterval,
-    validation: {
-      clusterDomain,
-      internalDomains: internalDomain ?? [...DEFAULT_INTERNAL_DOMAINS],
-      extraDeniedCidrs: deniedCidr ?? [],
-      mcpVersions: mcpVersion ?? PUBLISHED_MCP_VERSIONS,
-      unknownExtensionPolicy,
-      crossNamespaceRefs,
-    },
+    validation,
   };
 }

@@ -4,15 +4,13 @@
  * --allow-empty), 2 usage or I/O error.
  */
 import { Command } from 'commander';
-import { PUBLISHED_MCP_VERSIONS } from '../backend/options.js';
-import { DEFAULT_INTERNAL_DOMAINS } from '../backend/rules/data.js';
 import type { OutputFormat } from '../offline/render.js';
 import { flag } from './option.js';
-import { CROSS_NAMESPACE_REFS_MODES, type CrossNamespaceRefsMode } from '../references/grants.js';
-import { parseBoolean, parseChoice, parseCidr, parseDnsSubdomain, parseMcpVersion, repeatable } from './parsers.js';
+import { parseBoolean, parseChoice, repeatable } from './parsers.js';
+import { addValidationFlags, validationOptionsOf, type RawValidationFlags } from './validation-flags.js';
 import { UsageError } from './usage-error.js';
 
-interface RawValidateOptions {
+interface RawValidateOptions extends RawValidationFlags {
   output: OutputFormat;
   strict: boolean;
   showDefaults: boolean;
@@ -20,12 +18,6 @@ interface RawValidateOptions {
   schemaDir?: string[];
   policyDir?: string[];
   against?: string[];
-  clusterDomain: string;
-  internalDomain?: string[];
-  deniedCidr?: string[];
-  mcpVersion?: string[];
-  unknownExtensionPolicy: 'deny' | 'warn';
-  crossNamespaceRefs: CrossNamespaceRefsMode;
 }
 
 // Kept here (not imported from render.ts) so building the command loads nothing heavy.
@@ -50,7 +42,7 @@ function switchValue(command: Command, key: string, fromCli: boolean): boolean {
 }
 
 export function validateCommand(): Command {
-  return new Command('validate')
+  const validate = new Command('validate')
     .description('Judge Backend, XBackendDestination, XBackend and BackendTLSPolicy manifests offline with the webhook\'s rules (for CI)')
     .argument('[paths...]', 'files, directories (recursive: .yaml, .yml, .json) or - for standard input')
     .addOption(flag('-o, --output <format>', 'text, json, or github (GitHub Actions annotations)').argParser(parseChoice(FORMATS)).default('text'))
@@ -59,13 +51,8 @@ export function validateCommand(): Command {
     .addOption(flag('--allow-empty', 'input without any object passes (default: exit 1, "no objects in input")').default(false))
     .addOption(flag('--schema-dir <dir>', 'directory or file of extension-schema ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
     .addOption(flag('--policy-dir <dir>', 'directory or file of platform-policy ConfigMaps (repeatable; default: only those in the input)').argParser(keep))
-    .addOption(flag('--against <path>', 'file or directory of the objects as they are now (e.g. kubectl get backends -A -o yaml): a match is judged as an UPDATE, with ratcheting (repeatable)').argParser(keep))
-    .addOption(flag('--cluster-domain <domain>', 'cluster DNS domain; hostnames under it are refused as destinations').argParser(parseDnsSubdomain).default('cluster.local'))
-    .addOption(flag('--internal-domain <domain>', 'cluster-internal name suffix refused as a destination besides --cluster-domain and svc (repeatable; replaces the default clusterset.local)').argParser(repeatable(parseDnsSubdomain)))
-    .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
-    .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
-    .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
-    .addOption(flag('--cross-namespace-refs <mode>', 'Secret/ConfigMap references into other namespaces: deny, reference-grant (allowed by a ReferenceGrant in the input) or allow').argParser(parseChoice(CROSS_NAMESPACE_REFS_MODES)).default('reference-grant'))
+    .addOption(flag('--against <path>', 'file or directory of the objects as they are now (e.g. kubectl get backends -A -o yaml): a match is judged as an UPDATE, with ratcheting (repeatable)').argParser(keep));
+  return addValidationFlags(validate)
     .action(async (paths: string[], raw: RawValidateOptions, command: Command) => {
       if (paths.length === 0) throw new UsageError('validate needs files, directories, or - for standard input');
       if (raw.against?.includes('-')) throw new UsageError('--against reads files or directories, not standard input');
@@ -82,14 +69,7 @@ export function validateCommand(): Command {
         schemaDirs: raw.schemaDir ?? [],
         policyDirs: raw.policyDir ?? [],
         against: raw.against ?? [],
-        validation: {
-          clusterDomain: raw.clusterDomain,
-          internalDomains: raw.internalDomain ?? [...DEFAULT_INTERNAL_DOMAINS],
-          extraDeniedCidrs: raw.deniedCidr ?? [],
-          mcpVersions: raw.mcpVersion ?? PUBLISHED_MCP_VERSIONS,
-          unknownExtensionPolicy: raw.unknownExtensionPolicy,
-          crossNamespaceRefs: raw.crossNamespaceRefs,
-        },
+        validation: validationOptionsOf(raw),
         strict,
         showDefaults,
       });

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { PUBLISHED_MCP_VERSIONS, type ValidationOptions } from '../backend/options.js';
 import { DEFAULT_INTERNAL_DOMAINS } from '../backend/rules/data.js';
 import { flag } from './option.js';
+import { CROSS_NAMESPACE_REFS_MODES, type CrossNamespaceRefsMode } from '../references/grants.js';
 import { parseChoice, parseCidr, parseDnsSubdomain, parseMcpVersion, repeatable } from './parsers.js';
 
 export interface RawValidationFlags {
@@ -14,6 +15,7 @@ export interface RawValidationFlags {
   deniedCidr?: string[];
   mcpVersion?: string[];
   unknownExtensionPolicy: ValidationOptions['unknownExtensionPolicy'];
+  crossNamespaceRefs: CrossNamespaceRefsMode;
 }
 
 export function addValidationFlags(command: Command): Command {
@@ -22,7 +24,12 @@ export function addValidationFlags(command: Command): Command {
     .addOption(flag('--internal-domain <domain>', 'cluster-internal name suffix refused as a destination besides --cluster-domain and svc (repeatable; replaces the default clusterset.local)').argParser(repeatable(parseDnsSubdomain)))
     .addOption(flag('--denied-cidr <cidr>', 'extra refused destination range (repeatable)').argParser(repeatable(parseCidr)))
     .addOption(flag('--mcp-version <date>', 'accepted MCP revision (repeatable; replaces the published list)').argParser(repeatable(parseMcpVersion)))
-    .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'));
+    .addOption(flag('--unknown-extension-policy <policy>', 'extension type without a schema: deny or warn').argParser(parseChoice(['deny', 'warn'] as const)).default('deny'))
+    .addOption(
+      flag('--cross-namespace-refs <mode>', 'Secret/ConfigMap references into other namespaces: deny, reference-grant (allowed by a Gateway API ReferenceGrant there; offline: in the input) or allow')
+        .argParser(parseChoice(CROSS_NAMESPACE_REFS_MODES))
+        .default('reference-grant'),
+    );
 }
 
 export function validationOptionsOf(raw: RawValidationFlags): ValidationOptions {
@@ -32,5 +39,6 @@ export function validationOptionsOf(raw: RawValidationFlags): ValidationOptions 
     extraDeniedCidrs: raw.deniedCidr ?? [],
     mcpVersions: raw.mcpVersion ?? PUBLISHED_MCP_VERSIONS,
     unknownExtensionPolicy: raw.unknownExtensionPolicy,
+    crossNamespaceRefs: raw.crossNamespaceRefs,
   };
 }
