@@ -1,4 +1,4 @@
-/** The admission contract, to the letter (admission-contract.md), through the real HTTPS server. */
+/** The admission contract, to the letter (docs/admission-contract.md), through the real HTTPS server. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jsonpatch from 'fast-json-patch';
@@ -8,7 +8,7 @@ import { startTestServer, type TestServer } from '../support/test-server.js';
 import { AUDIT_KEY, backend, decodePatch, openaiBackend, review } from '../support/reviews.js';
 
 let server: TestServer;
-// Copied from ../shared/fixtures/admission (sources and licences in each .source.txt).
+// Upstream test data (sources and licences in each .source.txt).
 const FIXTURES = join(import.meta.dirname, '../fixtures/admission');
 
 beforeAll(async () => {
