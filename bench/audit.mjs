@@ -135,7 +135,8 @@ async function auditRss(work, api, n) {
   const deadline = Date.now() + 300_000;
   let summary;
   for (;;) {
-    summary = JSON.parse((await httpsRequest(agent, port, 'GET', '/audit')).text);
+    // A busy server may drop a polling connection: poll again rather than fail the run.
+    summary = await httpsRequest(agent, port, 'GET', '/audit').then((r) => JSON.parse(r.text), () => ({}));
     if (summary.lastRun && summary.objects === n) break;
     if (Date.now() > deadline) throw new Error(`audit of ${n} did not finish: ${JSON.stringify(summary)}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -161,7 +162,7 @@ async function latencyWithAudit(work, api, intervalArg) {
   const body = JSON.stringify(review(typicalBackend()));
   const result = await pacedLatency(port, join(certDir, 'ca.crt'), '/validate', body, QUICK ? 5 : 15, 200);
   const agent = agentFor(join(certDir, 'ca.crt'), 1);
-  const summary = JSON.parse((await httpsRequest(agent, port, 'GET', '/audit')).text);
+  const summary = await httpsRequest(agent, port, 'GET', '/audit').then((r) => JSON.parse(r.text), () => ({}));
   agent.destroy();
   await server.stop();
   return { ...result, audit: summary };
@@ -170,7 +171,7 @@ async function latencyWithAudit(work, api, intervalArg) {
 const work = mkdtempSync(join(tmpdir(), 'bw-bench-audit-'));
 mkdirSync(work, { recursive: true });
 try {
-  const sizes = QUICK ? [2000, 4000] : [10_000, 20_000];
+  const sizes = process.env.BENCH_AUDIT_SKIP_ONESHOT === '1' ? [] : QUICK ? [2000, 4000] : [10_000, 20_000];
   const oneShot = [];
   for (const n of sizes) {
     const api = await fakeApiServer(backends(n));
@@ -179,12 +180,14 @@ try {
     for (let i = 0; i < 3; i++) runs.push(await timedAudit(api.kubeconfig(work)));
     runs.sort((a, b) => a.wallS - b.wallS);
     oneShot.push({ n, ...runs[1] });
+    console.error(`[audit bench] one shot ${n}: ${JSON.stringify(runs[1])}`);
     await api.close();
   }
   const memory = [];
-  for (const n of QUICK ? [2000] : [10_000, 50_000]) {
+  for (const n of QUICK ? [2000] : (process.env.BENCH_AUDIT_SIZES ?? '10000,50000').split(',').map(Number)) {
     const api = await fakeApiServer(backends(n));
     memory.push(await auditRss(work, api, n));
+    console.error(`[audit bench] serve ${n}: ${JSON.stringify(memory.at(-1))}`);
     await api.close();
   }
   const api = await fakeApiServer(backends(QUICK ? 2000 : 10_000));

@@ -79,6 +79,7 @@ export class BackgroundAudit {
   private k8s: typeof import('@kubernetes/client-node') | undefined;
   private crdAbsentLogged = false;
   private readonly absentResources = new Set<AuditedResource>();
+  private findingsSummary: Pick<AuditSummary, 'violations' | 'warnings' | 'namespaces'> | undefined;
 
   constructor(private readonly options: BackgroundAuditOptions) {
     this.log = options.logger.child({ component: 'audit' });
@@ -124,7 +125,21 @@ export class BackgroundAudit {
     await this.lease?.stop({ release: options.releaseLease ?? true });
   }
 
+  /** What the last judging found; recomputed only after judging changed something (GET /audit may be polled). */
   summary(): AuditSummary {
+    const found = (this.findingsSummary ??= this.summarizeFindings());
+    return {
+      enabled: true,
+      leader: this.lease?.isLeader() ?? false,
+      objects: this.store.size,
+      ...found,
+      ...(this.lastRun ? { lastRun: this.lastRun.at.toISOString(), lastRunDurationMs: Math.round(this.lastRun.durationMs) } : {}),
+      reportsWritten: this.reportsWritten,
+      reports: this.lease?.isLeader() ? (this.reportsState === 'crd-absent' ? 'crd-absent' : 'writing') : 'standby',
+    };
+  }
+
+  private summarizeFindings(): Pick<AuditSummary, 'violations' | 'warnings' | 'namespaces'> {
     const bodies = reportBodies(this.audited());
     let violations = 0;
     let warnings = 0;
@@ -136,17 +151,7 @@ export class BackgroundAudit {
       if (a.result.outcome === 'invalid') violations++;
       warnings += a.result.warnings.length;
     }
-    return {
-      enabled: true,
-      leader: this.lease?.isLeader() ?? false,
-      objects: this.store.size,
-      violations,
-      warnings,
-      ...(this.lastRun ? { lastRun: this.lastRun.at.toISOString(), lastRunDurationMs: Math.round(this.lastRun.durationMs) } : {}),
-      reportsWritten: this.reportsWritten,
-      reports: this.lease?.isLeader() ? this.reportsState === 'crd-absent' ? 'crd-absent' : 'writing' : 'standby',
-      namespaces,
-    };
+    return { violations, warnings, namespaces };
   }
 
   /** Resolves when no judging or report writing is pending (tests, shutdown). */
@@ -301,6 +306,7 @@ export class BackgroundAudit {
   }
 
   private afterJudging(): void {
+    this.findingsSummary = undefined;
     const counts = new Map<string, Map<string, number>>();
     for (const a of this.audited()) {
       if (a.result.outcome !== 'invalid') continue;
