@@ -55,7 +55,7 @@ export interface AuditSummary {
   readonly namespaces: Array<{ namespace: string; fail: number; warn: number; pass: number }>;
 }
 
-type Stored = { object: Record<string, unknown>; resource: AuditedResource; audited?: AuditedObject };
+type Stored = { object: Record<string, unknown>; resource: AuditedResource; resourceVersion?: string; audited?: AuditedObject };
 
 const keyOf = (resource: AuditedResource, ns: string, name: string): string => `${resource.group}/${resource.plural}/${ns}/${name}`;
 
@@ -79,6 +79,7 @@ export class BackgroundAudit {
   private k8s: typeof import('@kubernetes/client-node') | undefined;
   private crdAbsentLogged = false;
   private readonly absentResources = new Set<AuditedResource>();
+  private afterJudgingScheduled = false;
   private findingsSummary: Pick<AuditSummary, 'violations' | 'warnings' | 'namespaces'> | undefined;
 
   constructor(private readonly options: BackgroundAuditOptions) {
@@ -239,12 +240,16 @@ export class BackgroundAudit {
       metadata: { name, namespace: ns, ...(meta.uid ? { uid: meta.uid } : {}), ...(meta.labels ? { labels: meta.labels } : {}), ...(meta.annotations ? { annotations: meta.annotations } : {}) },
       spec: item.spec,
     };
-    const stored: Stored = { object, resource };
+    const resourceVersion = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : undefined;
+    const previous = this.store.get(key);
+    // The informer replays what the list already delivered: an unchanged object keeps its verdict.
+    if (previous?.audited && resourceVersion !== undefined && previous.resourceVersion === resourceVersion) return key;
+    const stored: Stored = { object, resource, ...(resourceVersion ? { resourceVersion } : {}) };
     this.store.set(key, stored);
     if (judgeNow) {
       this.judge(stored);
       this.metrics.objects.set(this.store.size);
-      this.afterJudging();
+      this.scheduleAfterJudging();
     }
     return key;
   }
@@ -253,7 +258,7 @@ export class BackgroundAudit {
     const meta = (item.metadata ?? {}) as Record<string, unknown>;
     this.store.delete(keyOf(resource, String(meta.namespace ?? ''), String(meta.name ?? '')));
     this.metrics.objects.set(this.store.size);
-    this.afterJudging();
+    this.scheduleAfterJudging();
   }
 
   // ---- judging ----
@@ -303,6 +308,16 @@ export class BackgroundAudit {
       this.metrics.runs.inc({ result: 'error' });
       this.log.error({ err: firstLine(error) }, 'audit run failed');
     }
+  }
+
+  /** Single changes come in bursts (a list replayed, a rollout): fold their bookkeeping into one pass. */
+  private scheduleAfterJudging(): void {
+    if (this.afterJudgingScheduled || this.stopped) return;
+    this.afterJudgingScheduled = true;
+    this.after(100, () => {
+      this.afterJudgingScheduled = false;
+      this.afterJudging();
+    });
   }
 
   private afterJudging(): void {
