@@ -29,8 +29,10 @@ export interface BackgroundAuditOptions {
   readonly rulesVersion: () => readonly unknown[];
   readonly intervalMs: number;
   readonly debounceMs?: number;
-  /** Objects judged between two yields of the event loop. */
+  /** Objects judged between two yields of the event loop, at most. */
   readonly sliceSize?: number;
+  /** Longest a slice of judging keeps the event loop (ms), default 1. */
+  readonly sliceMs?: number;
   readonly reportFormat: ReportFormat;
   readonly leaseNamespace: string;
   readonly leaseName?: string;
@@ -288,13 +290,18 @@ export class BackgroundAudit {
     try {
       // One snapshot of the rules for the whole run: every object judged by the same rules.
       const handler = this.options.handler();
+      // Slices bounded by time as well as count: admissions wait at most one slice for the loop.
       const slice = this.options.sliceSize ?? 50;
+      const sliceMs = this.options.sliceMs ?? 1;
       let n = 0;
+      let sliceStart = performance.now();
       for (const stored of [...this.store.values()]) {
         this.judge(stored, handler);
-        if (++n % slice === 0) {
+        if (++n % slice === 0 || performance.now() - sliceStart >= sliceMs) {
+          n = 0;
           await yieldLoop();
           if (this.stopped) return;
+          sliceStart = performance.now();
         }
       }
       const durationMs = performance.now() - started;
