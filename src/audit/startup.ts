@@ -4,6 +4,7 @@
  * without the policy-decision recorder: audit verdicts are not admissions and must not count as such.
  */
 import { randomBytes } from 'node:crypto';
+import { clusterKubeConfig } from '../kube/kubeconfig.js';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { App } from '../admission/app.js';
@@ -39,9 +40,7 @@ export async function startAudit(
     return { summary: () => ({ enabled: false, reason }), stop: async () => undefined };
   }
   const k8s = await import('@kubernetes/client-node');
-  const kubeConfig = new k8s.KubeConfig();
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else kubeConfig.loadFromCluster();
+  const kubeConfig = clusterKubeConfig(k8s, config.kubeconfig === undefined ? {} : { kubeconfigPath: config.kubeconfig });
   const leaseNamespace = process.env.POD_NAMESPACE || config.trustedNamespaces[0] || config.serviceNamespace;
   const audit = new BackgroundAudit({
     kubeConfig,

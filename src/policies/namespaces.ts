@@ -6,6 +6,7 @@
  * Unknown is reported as unknown (undefined), never as "no labels": see evaluateNamespaceSelector.
  */
 import type { KubeConfig, V1Namespace } from '@kubernetes/client-node';
+import { clusterKubeConfig } from '../kube/kubeconfig.js';
 import type { Logger } from 'pino';
 import { isPlainObject } from '../backend/paths.js';
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF, DEFAULT_RESYNC_INTERVAL_MS } from '../schemas/kube-source.js';
@@ -75,11 +76,7 @@ export class KubeNamespaceCache implements NamespaceLabelLookup {
 
   async start(): Promise<void> {
     const k8s = await import('@kubernetes/client-node');
-    const kc = this.options.kubeConfig ?? new k8s.KubeConfig();
-    if (!this.options.kubeConfig) {
-      if (this.options.kubeconfigPath) kc.loadFromFile(this.options.kubeconfigPath);
-      else kc.loadFromCluster();
-    }
+    const kc = clusterKubeConfig(k8s, this.options);
     const api = kc.makeApiClient(k8s.CoreV1Api);
     const run = (): void => {
       const generation = ++this.generation;

@@ -7,6 +7,7 @@
  * later takes effect without a restart. Needs cluster-wide get/list/watch on referencegrants.
  */
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { clusterKubeConfig } from '../kube/kubeconfig.js';
 import type { Logger } from 'pino';
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF, DEFAULT_RESYNC_INTERVAL_MS } from '../schemas/kube-source.js';
 import { GATEWAY_GROUP, parseReferenceGrant, REFERENCE_GRANT_VERSIONS, ReferenceGrantIndex, type ReferenceFrom, type ReferenceGrantLookup, type ReferenceTo } from './grants.js';
@@ -64,11 +65,7 @@ export class KubeReferenceGrantCache implements ReferenceGrantLookup {
 
   async start(): Promise<void> {
     const k8s = await import('@kubernetes/client-node');
-    const kc = this.options.kubeConfig ?? new k8s.KubeConfig();
-    if (!this.options.kubeConfig) {
-      if (this.options.kubeconfigPath) kc.loadFromFile(this.options.kubeconfigPath);
-      else kc.loadFromCluster();
-    }
+    const kc = clusterKubeConfig(k8s, this.options);
     const api = kc.makeApiClient(k8s.CustomObjectsApi);
     const schedule = (delay: number, next: () => void): void => {
       if (this.timer) clearTimeout(this.timer);

@@ -10,6 +10,7 @@
  * client-node is imported lazily: loading it costs over a second, and the file source never needs it.
  */
 import { readFile } from 'node:fs/promises';
+import { clusterKubeConfig } from '../kube/kubeconfig.js';
 import type { CoreV1Api, Informer, KubeConfig, KubernetesListObject, ObjectCache, V1ConfigMap } from '@kubernetes/client-node';
 import type { ConfigMapObject, ConfigMapSource, ConfigMapSourceEvent, ConfigMapSourceHandler, SourceError } from './source.js';
 
@@ -150,11 +151,7 @@ export class KubeConfigMapSource implements ConfigMapSource {
     const k8s = await import('@kubernetes/client-node');
     let kc: KubeConfig;
     try {
-      kc = this.options.kubeConfig ?? new k8s.KubeConfig();
-      if (!this.options.kubeConfig) {
-        if (this.options.kubeconfigPath) kc.loadFromFile(this.options.kubeconfigPath);
-        else kc.loadFromCluster();
-      }
+      kc = clusterKubeConfig(k8s, this.options);
     } catch (err) {
       throw new KubeSourceError('KubeConfigFailed', `cannot load the Kubernetes client configuration: ${(err as Error).message}`);
     }
