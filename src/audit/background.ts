@@ -7,17 +7,21 @@
  *
  * Only the holder of the writer Lease writes reports; every replica judges (for GET /audit and the
  * metrics). Reports are written only when their content changed.
+ *
+ * Memory: no informer cache. Each object is kept as the JSON of what the judges read (a fraction of
+ * its object form) and a verdict only when it has something to say; an object admitted as written
+ * is one shared marker. In `serve` this class runs in a worker thread (worker.ts).
  */
 import type { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { HandlerContext } from '../admission/handlers.js';
-import { judgeDocument } from '../offline/judge.js';
+import { judgeDocument, type ObjectResult } from '../offline/judge.js';
 import type { AuditedResource } from './cluster.js';
-import { firstLine, statusOf } from './kube-errors.js';
+import { firstLine, statusOf } from '../kube/errors.js';
+import { ListWatch } from '../kube/list-watch.js';
 import { LeaderLease } from './lease.js';
-import { AuditMetrics } from './metrics.js';
+import type { AuditMetricsSink } from './metrics.js';
 import { REPORT_API, REPORT_NAME, reportBodies, reportObject, type AuditedObject, type ReportBody, type ReportFormat } from './policy-report.js';
 
 export interface BackgroundAuditOptions {
@@ -27,6 +31,8 @@ export interface BackgroundAuditOptions {
   readonly handler: () => HandlerContext;
   /** Snapshots whose identities change whenever schemas or policies change (copy-on-write). */
   readonly rulesVersion: () => readonly unknown[];
+  /** The rules are loaded (schemas, policies, grants): until then nothing is judged. Default: always. */
+  readonly ready?: () => boolean;
   readonly intervalMs: number;
   readonly debounceMs?: number;
   /** Objects judged between two yields of the event loop, at most. */
@@ -41,7 +47,7 @@ export interface BackgroundAuditOptions {
   /** Fresh list of every resource this often, bounding staleness when a watch dies silently. */
   readonly relistIntervalMs?: number;
   readonly logger: Logger;
-  readonly registry: Registry;
+  readonly metrics: AuditMetricsSink;
 }
 
 export interface AuditSummary {
@@ -57,21 +63,41 @@ export interface AuditSummary {
   readonly namespaces: Array<{ namespace: string; fail: number; warn: number; pass: number }>;
 }
 
-type Stored = { object: Record<string, unknown>; resource: AuditedResource; resourceVersion?: string; audited?: AuditedObject };
+type Verdict = Pick<ObjectResult, 'outcome' | 'errors' | 'warnings'>;
+
+/** The verdict of every object admitted as written with nothing to say: one object, shared. */
+const CLEAN: Verdict = Object.freeze({ outcome: 'valid', errors: Object.freeze([]), warnings: Object.freeze([]) }) as Verdict;
+
+interface Stored {
+  readonly resource: AuditedResource;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid?: string;
+  /** What the judges read (identity, labels, annotations, spec) as JSON: parsed again to judge. */
+  readonly json: string;
+  readonly resourceVersion?: string;
+  /** The list (by number, per resource) that last delivered it: what a full list did not deliver is gone. */
+  listed: number;
+  /** Not judged yet when absent (new, changed). */
+  verdict?: Verdict;
+}
 
 const keyOf = (resource: AuditedResource, ns: string, name: string): string => `${resource.group}/${resource.plural}/${ns}/${name}`;
 
 export class BackgroundAudit {
-  readonly metrics: AuditMetrics;
+  readonly metrics: AuditMetricsSink;
   private readonly store = new Map<string, Stored>();
   private readonly log: Logger;
   private lease!: LeaderLease;
   private custom!: CustomObjectsApi;
   private stopped = false;
   private timers = new Set<NodeJS.Timeout>();
-  private readonly informers = new Map<AuditedResource, { stop(): Promise<void> | void }>();
+  private readonly watches: ListWatch[] = [];
+  private readonly listNumber = new Map<AuditedResource, number>();
   private lastRulesVersion: readonly unknown[] = [];
   private fullRunPending = false;
+  /** The pending run re-judges everything (rules changed, interval), not only what is new or changed. */
+  private pendingRunAll = false;
   private running: Promise<void> | undefined;
   private writeScheduled = false;
   private reportsState: 'writing' | 'crd-absent' | 'standby' = 'standby';
@@ -80,13 +106,12 @@ export class BackgroundAudit {
   private lastRun: { at: Date; durationMs: number } | undefined;
   private k8s: typeof import('@kubernetes/client-node') | undefined;
   private crdAbsentLogged = false;
-  private readonly absentResources = new Set<AuditedResource>();
   private afterJudgingScheduled = false;
   private findingsSummary: Pick<AuditSummary, 'violations' | 'warnings' | 'namespaces'> | undefined;
 
   constructor(private readonly options: BackgroundAuditOptions) {
     this.log = options.logger.child({ component: 'audit' });
-    this.metrics = new AuditMetrics(options.registry);
+    this.metrics = options.metrics;
   }
 
   async start(): Promise<void> {
@@ -112,10 +137,10 @@ export class BackgroundAudit {
       const version = this.options.rulesVersion();
       if (version.length !== this.lastRulesVersion.length || version.some((v, i) => v !== this.lastRulesVersion[i])) {
         this.lastRulesVersion = version;
-        this.requestFullRun('schemas or policies changed');
+        this.requestRun('schemas or policies changed', true);
       }
     });
-    if (this.options.intervalMs > 0) this.every(this.options.intervalMs, () => this.requestFullRun('interval'));
+    if (this.options.intervalMs > 0) this.every(this.options.intervalMs, () => this.requestRun('interval', true));
   }
 
   /** Stops following and writing; the Lease is released (unless told not to, as a crash would). */
@@ -123,7 +148,7 @@ export class BackgroundAudit {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await Promise.all([...this.informers.values()].map((i) => Promise.resolve(i.stop()).catch(() => undefined)));
+    for (const w of this.watches) w.stop();
     await this.running?.catch(() => undefined);
     await this.lease?.stop({ release: options.releaseLease ?? true });
   }
@@ -150,9 +175,9 @@ export class BackgroundAudit {
     for (const [namespace, body] of bodies) {
       namespaces.push({ namespace, fail: body.summary.fail, warn: body.summary.warn, pass: body.summary.pass });
     }
-    for (const a of this.audited()) {
-      if (a.result.outcome === 'invalid') violations++;
-      warnings += a.result.warnings.length;
+    for (const s of this.store.values()) {
+      if (s.verdict?.outcome === 'invalid') violations++;
+      warnings += s.verdict?.warnings.length ?? 0;
     }
     return { violations, warnings, namespaces };
   }
@@ -163,116 +188,103 @@ export class BackgroundAudit {
   }
 
   private *audited(): Iterable<AuditedObject> {
-    for (const s of this.store.values()) if (s.audited) yield s.audited;
+    for (const s of this.store.values()) {
+      if (!s.verdict) continue;
+      const { group, version, kind } = s.resource;
+      yield { apiVersion: `${group}/${version}`, kind, namespace: s.namespace, name: s.name, ...(s.uid ? { uid: s.uid } : {}), result: s.verdict };
+    }
   }
 
   // ---- following the stored objects ----
 
   private follow(resource: AuditedResource): void {
     const k8s = this.k8s!;
-    const kc = this.options.kubeConfig;
-    const path = `/apis/${resource.group}/${resource.version}/${resource.plural}`;
-    let attempt = 0;
-    const absent = this.absentResources;
-    const run = (): void => {
-      if (this.stopped) return;
-      let live = true;
-      const list = async () => {
-        const listed = (await this.custom.listClusterCustomObject({ group: resource.group, version: resource.version, plural: resource.plural })) as {
-          items?: Record<string, unknown>[];
-          metadata?: { resourceVersion?: string };
-        };
-        if (live) this.replaceAll(resource, listed.items ?? []);
-        return { ...listed, items: listed.items ?? [] } as never;
-      };
-      const informer = k8s.makeInformer<never>(kc, path, list);
-      const upsert = (o: Record<string, unknown>): void => {
-        if (live) this.upsert(resource, o, true);
-      };
-      informer.on('add', upsert as never);
-      informer.on('update', upsert as never);
-      informer.on('delete', ((o: Record<string, unknown>) => {
-        if (live) this.remove(resource, o);
-      }) as never);
-      const restart = (reason: string, delay: number): void => {
-        if (!live) return;
-        live = false;
-        void Promise.resolve(informer.stop()).catch(() => undefined);
-        this.after(delay, run);
-        if (reason !== 'relist') this.log.warn({ resource: `${resource.plural}.${resource.group}`, err: reason, retryInMs: delay }, 'audit watch failed; judged state kept');
-      };
-      const failed = (err: unknown): void => {
-        if (statusOf(err) === 404) {
-          // No CRD (Gateway API not installed, say): nothing stored, nothing wrong. Said once; looked for again later.
-          if (!absent.has(resource)) this.log.info({ resource: `${resource.plural}.${resource.group}` }, 'audit: kind not served by this cluster; looking again every minute');
-          absent.add(resource);
-          restart('relist', 60_000);
-          return;
-        }
-        restart(firstLine(err), Math.min(30_000, 500 * 2 ** Math.min(attempt++, 6)));
-      };
-      informer.on('error', failed);
-      informer.start().then(() => {
-        attempt = 0;
-        absent.delete(resource);
-      }, failed);
-      this.informers.set(resource, informer);
-      this.after(this.options.relistIntervalMs ?? 5 * 60_000, () => restart('relist', 0));
-    };
-    run();
+    const name = `${resource.plural}.${resource.group}`;
+    const watch = new ListWatch({
+      kubeConfig: this.options.kubeConfig,
+      api: this.custom,
+      watchClass: k8s.Watch,
+      resource,
+      relistIntervalMs: this.options.relistIntervalMs ?? 5 * 60_000,
+      handlers: {
+        listStarted: () => this.listNumber.set(resource, (this.listNumber.get(resource) ?? 0) + 1),
+        listPage: (items) => {
+          for (const item of items) this.upsert(resource, item, false);
+        },
+        listDone: () => {
+          const current = this.listNumber.get(resource);
+          for (const [key, stored] of this.store) if (stored.resource === resource && stored.listed !== current) this.store.delete(key);
+          this.metrics.objects(this.store.size);
+          // New and changed objects only: an unchanged object keeps its verdict across relists.
+          this.requestRun('list', false);
+          this.scheduleAfterJudging();
+        },
+        added: (o) => this.upsert(resource, o, true),
+        modified: (o) => this.upsert(resource, o, true),
+        deleted: (o) => this.remove(resource, o),
+        failed: (reason, retryInMs) => this.log.warn({ resource: name, err: reason, retryInMs }, 'audit watch failed; judged state kept'),
+        // No CRD (Gateway API not installed, say): nothing stored, nothing wrong. Said once; looked for again later.
+        absent: () => this.log.info({ resource: name }, 'audit: kind not served by this cluster; looking again every minute'),
+      },
+    });
+    this.watches.push(watch);
+    watch.start();
   }
 
-  private replaceAll(resource: AuditedResource, items: Record<string, unknown>[]): void {
-    const seen = new Set<string>();
-    for (const item of items) seen.add(this.upsert(resource, item, false));
-    for (const [key, stored] of this.store) if (stored.resource === resource && !seen.has(key)) this.store.delete(key);
-    this.metrics.objects.set(this.store.size);
-    this.requestFullRun('list');
-  }
-
-  /** Keeps what the judges read (no managedFields, no status): the cache stays small. */
-  private upsert(resource: AuditedResource, item: Record<string, unknown>, judgeNow: boolean): string {
+  /** Keeps what the judges read (no managedFields, no status): the store stays small. */
+  private upsert(resource: AuditedResource, item: Record<string, unknown>, judgeNow: boolean): void {
     const meta = (item.metadata ?? {}) as Record<string, unknown>;
-    const ns = String(meta.namespace ?? '');
+    const namespace = String(meta.namespace ?? '');
     const name = String(meta.name ?? '');
-    const key = keyOf(resource, ns, name);
-    const object = {
+    const key = keyOf(resource, namespace, name);
+    const resourceVersion = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : undefined;
+    const listed = this.listNumber.get(resource) ?? 0;
+    const previous = this.store.get(key);
+    // A relist delivers what we have: an unchanged object keeps its verdict.
+    if (previous && resourceVersion !== undefined && previous.resourceVersion === resourceVersion) {
+      previous.listed = listed;
+      return;
+    }
+    const uid = typeof meta.uid === 'string' ? meta.uid : undefined;
+    const json = JSON.stringify({
       apiVersion: typeof item.apiVersion === 'string' ? item.apiVersion : `${resource.group}/${resource.version}`,
       kind: typeof item.kind === 'string' ? item.kind : resource.kind,
-      metadata: { name, namespace: ns, ...(meta.uid ? { uid: meta.uid } : {}), ...(meta.labels ? { labels: meta.labels } : {}), ...(meta.annotations ? { annotations: meta.annotations } : {}) },
+      metadata: { name, namespace, ...(uid ? { uid } : {}), ...(meta.labels ? { labels: meta.labels } : {}), ...(meta.annotations ? { annotations: meta.annotations } : {}) },
       spec: item.spec,
-    };
-    const resourceVersion = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : undefined;
-    const previous = this.store.get(key);
-    // The informer replays what the list already delivered: an unchanged object keeps its verdict.
-    if (previous?.audited && resourceVersion !== undefined && previous.resourceVersion === resourceVersion) return key;
-    const stored: Stored = { object, resource, ...(resourceVersion ? { resourceVersion } : {}) };
+    });
+    const stored: Stored = { resource, namespace, name, json, listed, ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}) };
     this.store.set(key, stored);
-    if (judgeNow) {
+    if (judgeNow && !this.isReady()) this.requestRun('change', false);
+    else if (judgeNow) {
       this.judge(stored);
-      this.metrics.objects.set(this.store.size);
+      this.metrics.objects(this.store.size);
       this.scheduleAfterJudging();
     }
-    return key;
   }
 
   private remove(resource: AuditedResource, item: Record<string, unknown>): void {
     const meta = (item.metadata ?? {}) as Record<string, unknown>;
     this.store.delete(keyOf(resource, String(meta.namespace ?? ''), String(meta.name ?? '')));
-    this.metrics.objects.set(this.store.size);
+    this.metrics.objects(this.store.size);
     this.scheduleAfterJudging();
   }
 
   // ---- judging ----
 
-  private judge(stored: Stored, handler: HandlerContext = this.options.handler()): void {
-    const meta = stored.object.metadata as { name: string; namespace: string; uid?: string };
-    const result = judgeDocument({ file: 'cluster', document: 0, line: 1, object: stored.object, lineOf: () => 1 }, { handler, configMapReviewers: [], strict: false, showDefaults: false });
-    stored.audited = { apiVersion: stored.object.apiVersion as string, kind: stored.object.kind as string, namespace: meta.namespace, name: meta.name, ...(meta.uid ? { uid: meta.uid } : {}), result };
+  private isReady(): boolean {
+    return this.options.ready?.() ?? true;
   }
 
-  private requestFullRun(reason: string): void {
+  private judge(stored: Stored, handler: HandlerContext = this.options.handler()): void {
+    const object = JSON.parse(stored.json) as Record<string, unknown>;
+    const result = judgeDocument({ file: 'cluster', document: 0, line: 1, object, lineOf: () => 1 }, { handler, configMapReviewers: [], strict: false, showDefaults: false });
+    stored.verdict = result.outcome === 'valid' && result.warnings.length === 0 ? CLEAN : { outcome: result.outcome, errors: result.errors, warnings: result.warnings };
+  }
+
+  /** `all`: re-judge everything (rules changed, interval); otherwise only what is not judged yet. */
+  private requestRun(reason: string, all: boolean): void {
     if (this.stopped) return;
+    this.pendingRunAll ||= all;
     if (this.fullRunPending) return;
     this.fullRunPending = true;
     this.after(this.options.debounceMs ?? 2000, () => {
@@ -285,18 +297,29 @@ export class BackgroundAudit {
 
   private async fullRun(reason: string): Promise<void> {
     this.fullRunPending = false;
+    // The first run after start judges everything, so it is a full run whatever asked for it.
+    const all = this.pendingRunAll || this.lastRun === undefined;
+    this.pendingRunAll = false;
     if (this.stopped) return;
+    if (!this.isReady()) {
+      this.requestRun(reason, all);
+      return;
+    }
     const started = performance.now();
     try {
       // One snapshot of the rules for the whole run: every object judged by the same rules.
       const handler = this.options.handler();
-      // Slices bounded by time as well as count: admissions wait at most one slice for the loop.
+      // Slices bounded by time as well as count: whatever shares the thread waits at most one slice.
       const slice = this.options.sliceSize ?? 50;
       const sliceMs = this.options.sliceMs ?? 1;
       let n = 0;
+      let judged = 0;
       let sliceStart = performance.now();
       for (const stored of [...this.store.values()]) {
+        if (!all && stored.verdict) continue;
+        if (this.store.get(keyOf(stored.resource, stored.namespace, stored.name)) !== stored) continue; // deleted or replaced meanwhile
         this.judge(stored, handler);
+        judged++;
         if (++n % slice === 0 || performance.now() - sliceStart >= sliceMs) {
           n = 0;
           await yieldLoop();
@@ -305,14 +328,16 @@ export class BackgroundAudit {
         }
       }
       const durationMs = performance.now() - started;
-      this.lastRun = { at: new Date(), durationMs };
-      this.metrics.runs.inc({ result: 'success' });
-      this.metrics.duration.observe(durationMs / 1000);
-      this.metrics.lastRun.set(Date.now() / 1000);
-      this.log.info({ reason, objects: this.store.size, durationMs: Math.round(durationMs) }, 'audit run finished');
+      if (all) {
+        this.lastRun = { at: new Date(), durationMs };
+        this.metrics.runFinished('success', durationMs / 1000);
+        this.log.info({ reason, objects: this.store.size, durationMs: Math.round(durationMs) }, 'audit run finished');
+      } else if (judged > 0) {
+        this.log.debug({ reason, judged, durationMs: Math.round(durationMs) }, 'audit: new and changed objects judged');
+      }
       this.afterJudging();
     } catch (error) {
-      this.metrics.runs.inc({ result: 'error' });
+      this.metrics.runFinished('error');
       this.log.error({ err: firstLine(error) }, 'audit run failed');
     }
   }
@@ -330,13 +355,13 @@ export class BackgroundAudit {
   private afterJudging(): void {
     this.findingsSummary = undefined;
     const counts = new Map<string, Map<string, number>>();
-    for (const a of this.audited()) {
-      if (a.result.outcome !== 'invalid') continue;
-      const byKind = counts.get(a.namespace) ?? new Map<string, number>();
-      byKind.set(a.kind, (byKind.get(a.kind) ?? 0) + 1);
-      counts.set(a.namespace, byKind);
+    for (const s of this.store.values()) {
+      if (s.verdict?.outcome !== 'invalid') continue;
+      const byKind = counts.get(s.namespace) ?? new Map<string, number>();
+      byKind.set(s.resource.kind, (byKind.get(s.resource.kind) ?? 0) + 1);
+      counts.set(s.namespace, byKind);
     }
-    this.metrics.setViolations(counts);
+    this.metrics.violations(counts);
     this.scheduleWrite();
   }
 

@@ -12,7 +12,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { POLICY_LABEL } from '../policies/format.js';
 import { EXTENSION_SCHEMA_LABEL } from '../schemas/configmap.js';
 import type { InputDocument } from '../offline/documents.js';
-import { firstLine, statusOf } from './kube-errors.js';
+import { firstLine, statusOf } from '../kube/errors.js';
 
 /** A resource to list: group/version/plural, and the kind its items carry. */
 export interface AuditedResource {

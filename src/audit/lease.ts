@@ -7,7 +7,7 @@
  */
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { firstLine, statusOf } from './kube-errors.js';
+import { firstLine, statusOf } from '../kube/errors.js';
 
 export interface LeaseOptions {
   readonly api: CustomObjectsApi;

@@ -1,65 +1,62 @@
 /**
  * Wiring of the in-cluster audit into `serve`: on with the cluster source and a non-zero
- * --audit-interval. The judges' context is the admission path's own (schemas, policies, options),
- * without the policy-decision recorder: audit verdicts are not admissions and must not count as such.
+ * --audit-interval. The audit runs in a worker thread (worker.ts) that follows the same schema and
+ * policy sources as the server, so its judging and its garbage never share the admission thread.
  */
 import { randomBytes } from 'node:crypto';
-import { clusterKubeConfig } from '../kube/kubeconfig.js';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { App } from '../admission/app.js';
 import type { ValidationOptions } from '../backend/options.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { PolicyRuntime } from '../policies/startup.js';
-import type { SchemaLookup } from '../schemas/registry.js';
-import { BackgroundAudit, type AuditSummary } from './background.js';
+import { AuditMetrics } from './metrics.js';
 import type { ReportFormat } from './policy-report.js';
-import { AUDITED_RESOURCES } from './run.js';
+import { AuditWorkerHost, type HostedAuditSummary } from './worker-host.js';
 
 export interface AuditConfig {
   readonly schemaSource: 'files' | 'kubernetes';
   readonly kubeconfig?: string;
+  readonly policyDir?: string;
   readonly auditIntervalMs: number;
   readonly auditReportFormat: ReportFormat;
+  /** Heap limit of the audit worker thread (MiB). */
+  readonly auditMaxHeapMiB: number;
   readonly trustedNamespaces: readonly string[];
   readonly serviceNamespace: string;
   readonly validation: ValidationOptions;
+  readonly logLevel: string;
 }
 
 export interface AuditRuntime {
-  summary(): AuditSummary | { enabled: false; reason: string };
+  summary(): HostedAuditSummary | { enabled: false; reason: string };
   stop(): Promise<void>;
 }
 
-export async function startAudit(
-  config: AuditConfig,
-  deps: { logger: Logger; metrics: Metrics; schemas: { snapshot(): SchemaLookup }; policies: PolicyRuntime },
-): Promise<AuditRuntime> {
+export function startAudit(config: AuditConfig, deps: { logger: Logger; metrics: Metrics; writeLine: (line: string) => void }): AuditRuntime {
   if (config.schemaSource !== 'kubernetes' || config.auditIntervalMs === 0) {
     const reason = config.auditIntervalMs === 0 ? '--audit-interval 0' : 'needs --schema-source kubernetes (a cluster to read)';
     return { summary: () => ({ enabled: false, reason }), stop: async () => undefined };
   }
-  const k8s = await import('@kubernetes/client-node');
-  const kubeConfig = clusterKubeConfig(k8s, config.kubeconfig === undefined ? {} : { kubeconfigPath: config.kubeconfig });
-  const leaseNamespace = process.env.POD_NAMESPACE || config.trustedNamespaces[0] || config.serviceNamespace;
-  const audit = new BackgroundAudit({
-    kubeConfig,
-    resources: AUDITED_RESOURCES,
-    handler: () => ({
-      schemas: deps.schemas.snapshot(),
-      options: config.validation,
-      policies: { policies: deps.policies.registry.snapshot(), namespaces: deps.policies.namespaces },
-    }),
-    rulesVersion: () => [deps.schemas.snapshot(), deps.policies.registry.snapshot()],
-    intervalMs: config.auditIntervalMs,
-    reportFormat: config.auditReportFormat,
-    leaseNamespace,
-    identity: `${process.env.POD_NAME || hostname()}_${randomBytes(4).toString('hex')}`,
+  const { referenceGrants: _live, ...validation } = config.validation;
+  const host = new AuditWorkerHost({
+    config: {
+      ...(config.kubeconfig === undefined ? {} : { kubeconfig: config.kubeconfig }),
+      ...(config.policyDir === undefined ? {} : { policyDir: config.policyDir }),
+      trustedNamespaces: config.trustedNamespaces,
+      validation,
+      intervalMs: config.auditIntervalMs,
+      reportFormat: config.auditReportFormat,
+      leaseNamespace: process.env.POD_NAMESPACE || config.trustedNamespaces[0] || config.serviceNamespace,
+      identity: `${process.env.POD_NAME || hostname()}_${randomBytes(4).toString('hex')}`,
+      logLevel: config.logLevel,
+    },
+    maxHeapMiB: config.auditMaxHeapMiB,
+    writeLine: deps.writeLine,
     logger: deps.logger,
-    registry: deps.metrics.registry,
+    metrics: new AuditMetrics(deps.metrics.registry),
   });
-  await audit.start();
-  return { summary: () => audit.summary(), stop: () => audit.stop() };
+  host.start();
+  return { summary: () => host.summary(), stop: () => host.stop() };
 }
 
 /** GET /audit: what the last audit found, per namespace, and who writes the reports. */

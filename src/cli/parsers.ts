@@ -41,6 +41,17 @@ export function parseMemorySize(value: string): number {
   return n;
 }
 
+/** A heap limit from 32Mi to 16Gi, in MiB (the audit worker's). */
+export function parseHeapSize(value: string): number {
+  const m = /^\s*(\d+)\s*([mMgG]i?)?\s*$/.exec(value);
+  const unit = SIZE_UNITS[(m?.[2] ?? 'mi').toLowerCase()];
+  const n = m && unit !== undefined ? Math.floor((Number(m[1]) * unit) / 1024 ** 2) : NaN;
+  if (!Number.isSafeInteger(n) || n < 32 || n > 16 * 1024) {
+    throw new InvalidArgumentError('must be a size from 32Mi to 16Gi, e.g. 512Mi');
+  }
+  return n;
+}
+
 export function parseChoice<T extends string>(choices: readonly T[]): (value: string) => T {
   return (value) => {
     if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${choices.join(', ')}`);

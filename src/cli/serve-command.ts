@@ -13,6 +13,7 @@ import {
   parseDuration,
   parseIntInRange,
   parseMemorySize,
+  parseHeapSize,
   parsePortOrZero,
   repeatable,
 } from './parsers.js';
@@ -27,8 +28,9 @@ export const DEFAULT_SERVICE_NAME = 'backend-webhook';
 export const DEFAULT_SERVICE_NAMESPACE = 'backend-webhook-system';
 
 /** What commander hands the action: ServeConfig, except where a flag's name or shape differs. */
-type RawServeOptions = Omit<ServeConfig, 'trustedNamespaces' | 'validation' | 'auditIntervalMs'> & {
+type RawServeOptions = Omit<ServeConfig, 'trustedNamespaces' | 'validation' | 'auditIntervalMs' | 'auditMaxHeapMiB'> & {
   auditInterval: number;
+  auditMaxHeap: number;
   trustedNamespace?: string[];
 } & RawValidationFlags;
 
@@ -61,7 +63,8 @@ export function serveCommand(): Command {
     .addOption(flag('--inject-ca [bool]', 'patch our CA into the webhook configurations at start-up').argParser(parseBoolean).default(false))
     .addOption(flag('--webhook-config-name <name>', 'name of our Validating/MutatingWebhookConfiguration').argParser(parseDnsSubdomain).default('backend-webhook'))
     .addOption(flag('--audit-interval <duration>', 're-judge every stored Backend this often and keep PolicyReports (kubernetes source only; 0: off)').argParser(parseDuration).default(600_000, '10m'))
-    .addOption(flag('--audit-report-format <format>', 'report kind: wgpolicyk8s (PolicyReport) or openreports (Report)').argParser(parseChoice(['wgpolicyk8s', 'openreports'] as const)).default('wgpolicyk8s'));
+    .addOption(flag('--audit-report-format <format>', 'report kind: wgpolicyk8s (PolicyReport) or openreports (Report)').argParser(parseChoice(['wgpolicyk8s', 'openreports'] as const)).default('wgpolicyk8s'))
+    .addOption(flag('--audit-max-heap <size>', 'heap limit of the audit worker thread; past it the worker restarts, admissions go on').argParser(parseHeapSize).default(256, '256Mi'));
   return addValidationFlags(serve)
     .action(async (raw: RawServeOptions) => {
       const config = resolveServeConfig(raw);
@@ -79,7 +82,7 @@ export function serveCommand(): Command {
 }
 
 export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
-  const { trustedNamespace, clusterDomain, internalDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, crossNamespaceRefs, auditInterval, ...sameAsFlags } = raw;
+  const { trustedNamespace, clusterDomain, internalDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, crossNamespaceRefs, auditInterval, auditMaxHeap, ...sameAsFlags } = raw;
   const validation = validationOptionsOf({ clusterDomain, internalDomain, deniedCidr, mcpVersion, unknownExtensionPolicy, crossNamespaceRefs });
   if ((sameAsFlags.tlsCertFile === undefined) !== (sameAsFlags.tlsKeyFile === undefined)) {
     throw new UsageError('--tls-cert-file and --tls-key-file go together');
@@ -91,6 +94,7 @@ export function resolveServeConfig(raw: RawServeOptions): ServeConfig {
     ...sameAsFlags,
     trustedNamespaces: trustedNamespace ?? [],
     auditIntervalMs: auditInterval,
+    auditMaxHeapMiB: auditMaxHeap,
     validation,
   };
 }

@@ -34,4 +34,6 @@ export interface ServeConfig {
   /** In-cluster audit period (ms); 0: off. Runs only with the kubernetes source. */
   auditIntervalMs: number;
   auditReportFormat: 'wgpolicyk8s' | 'openreports';
+  /** Heap limit of the audit worker thread (MiB). */
+  auditMaxHeapMiB: number;
 }

@@ -69,7 +69,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
   const grants = await startReferenceGrants(config, logger);
   // One options object for the server's life (validation resolves it once); grants are a live lookup.
   const validation = grants.cache ? { ...config.validation, referenceGrants: grants.cache } : config.validation;
-  const audit = await startAudit({ ...config, validation }, { logger, metrics, schemas: registry, policies });
+  const audit = startAudit({ ...config, validation }, { logger, metrics, writeLine: (line) => void logSink.write(line) });
 
   const app = buildAdmissionServer({
     tls: tls.serverOptions,

@@ -12,6 +12,7 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HandlerContext } from '../../src/admission/handlers.js';
 import { BackgroundAudit } from '../../src/audit/background.js';
+import { AuditMetrics } from '../../src/audit/metrics.js';
 import { AUDITED_RESOURCES } from '../../src/audit/run.js';
 import { DEFAULT_VALIDATION_OPTIONS } from '../../src/backend/options.js';
 import { EMPTY_LOOKUP } from '../../src/schemas/registry.js';
@@ -77,7 +78,7 @@ function audit(kc: KubeConfig, overrides: { handler?: () => HandlerContext; rule
     leaseDurationMs: 1500,
     ...(overrides.relistIntervalMs ? { relistIntervalMs: overrides.relistIntervalMs } : {}),
     logger,
-    registry: new Registry(),
+    metrics: new AuditMetrics(new Registry()),
   });
   running.push(a);
   return a;
@@ -110,7 +111,7 @@ describe('background audit', { timeout: 60_000 }, () => {
     expect(teamA.results[0].message).toMatch(/^spec\.destination\.ip\.address: /);
     expect(failed(api, 'team-b')).toEqual(['loopback spec.destination.ip.address']);
     expect(a.summary()).toMatchObject({ leader: true, objects: 3, violations: 2, reports: 'writing' });
-    const text = await a.metrics.violations.get();
+    const text = await (a.metrics as AuditMetrics).violationsGauge.get();
     expect(text.values.map((v) => [v.labels.namespace, v.value]).sort()).toEqual([['team-a', 1], ['team-b', 1]]);
   });
 
