@@ -8,13 +8,17 @@
  * Only the holder of the writer Lease writes reports; every replica judges (for GET /audit and the
  * metrics). Reports are written only when their content changed.
  *
- * Memory: no informer cache. Each object is kept as the JSON of what the judges read (a fraction of
- * its object form) and a verdict only when it has something to say; an object admitted as written
- * is one shared marker. In `serve` this class runs in a worker thread (worker.ts).
+ * Memory: no cache of objects at all, as Gatekeeper's audit lists from the API server by default.
+ * Per object we keep its identity, resourceVersion and verdict (one shared marker when it has
+ * nothing to say); a watch event is judged from the event, and a full run (rules changed, interval)
+ * is a fresh paged list, judged page by page. So memory grows by a few hundred bytes an object, and
+ * the API server serves one paged list per run. In `serve` this class runs in a worker thread
+ * (worker.ts).
  */
 import type { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { getHeapStatistics } from 'node:v8';
 import type { HandlerContext } from '../admission/handlers.js';
 import { judgeDocument, type ObjectResult } from '../offline/judge.js';
 import type { AuditedResource } from './cluster.js';
@@ -73,13 +77,12 @@ interface Stored {
   readonly namespace: string;
   readonly name: string;
   readonly uid?: string;
-  /** What the judges read (identity, labels, annotations, spec) as JSON: parsed again to judge. */
-  readonly json: string;
   readonly resourceVersion?: string;
   /** The list (by number, per resource) that last delivered it: what a full list did not deliver is gone. */
   listed: number;
-  /** Not judged yet when absent (new, changed). */
-  verdict?: Verdict;
+  /** The rules epoch it was judged under: a full run bumps the epoch, so every object is judged again. */
+  epoch: number;
+  verdict: Verdict;
 }
 
 const keyOf = (resource: AuditedResource, ns: string, name: string): string => `${resource.group}/${resource.plural}/${ns}/${name}`;
@@ -95,9 +98,11 @@ export class BackgroundAudit {
   private readonly watches: ListWatch[] = [];
   private readonly listNumber = new Map<AuditedResource, number>();
   private lastRulesVersion: readonly unknown[] = [];
-  private fullRunPending = false;
+  private runPending = false;
   /** The pending run re-judges everything (rules changed, interval), not only what is new or changed. */
   private pendingRunAll = false;
+  /** Bumped by every full run: objects judged under an older epoch are judged again when listed. */
+  private epoch = 0;
   private running: Promise<void> | undefined;
   private writeScheduled = false;
   private reportsState: 'writing' | 'crd-absent' | 'standby' = 'standby';
@@ -132,6 +137,8 @@ export class BackgroundAudit {
     });
     this.lease.start();
     for (const resource of this.options.resources) this.follow(resource);
+    // The first run lists every resource, then watches from there.
+    this.requestRun('start', true, 0);
     this.lastRulesVersion = this.options.rulesVersion();
     this.every(1000, () => {
       const version = this.options.rulesVersion();
@@ -141,6 +148,8 @@ export class BackgroundAudit {
       }
     });
     if (this.options.intervalMs > 0) this.every(this.options.intervalMs, () => this.requestRun('interval', true));
+    // A fresh list now and then, judging only what changed: repairs a watch that died without a word.
+    this.every(this.options.relistIntervalMs ?? 5 * 60_000, () => this.requestRun('relist', false));
   }
 
   /** Stops following and writing; the Lease is released (unless told not to, as a crash would). */
@@ -184,12 +193,11 @@ export class BackgroundAudit {
 
   /** Resolves when no judging or report writing is pending (tests, shutdown). */
   async settled(): Promise<void> {
-    while (this.running || this.fullRunPending) await (this.running ?? yieldLoop());
+    while (this.running || this.runPending) await (this.running ?? yieldLoop());
   }
 
   private *audited(): Iterable<AuditedObject> {
     for (const s of this.store.values()) {
-      if (!s.verdict) continue;
       const { group, version, kind } = s.resource;
       yield { apiVersion: `${group}/${version}`, kind, namespace: s.namespace, name: s.name, ...(s.uid ? { uid: s.uid } : {}), result: s.verdict };
     }
@@ -205,22 +213,17 @@ export class BackgroundAudit {
       api: this.custom,
       watchClass: k8s.Watch,
       resource,
-      relistIntervalMs: this.options.relistIntervalMs ?? 5 * 60_000,
       handlers: {
         listStarted: () => this.listNumber.set(resource, (this.listNumber.get(resource) ?? 0) + 1),
-        listPage: (items) => {
-          for (const item of items) this.upsert(resource, item, false);
-        },
+        listPage: (items) => this.judgeListed(resource, items),
         listDone: () => {
           const current = this.listNumber.get(resource);
           for (const [key, stored] of this.store) if (stored.resource === resource && stored.listed !== current) this.store.delete(key);
           this.metrics.objects(this.store.size);
-          // New and changed objects only: an unchanged object keeps its verdict across relists.
-          this.requestRun('list', false);
           this.scheduleAfterJudging();
         },
-        added: (o) => this.upsert(resource, o, true),
-        modified: (o) => this.upsert(resource, o, true),
+        added: (o) => this.changed(resource, o),
+        modified: (o) => this.changed(resource, o),
         deleted: (o) => this.remove(resource, o),
         failed: (reason, retryInMs) => this.log.warn({ resource: name, err: reason, retryInMs }, 'audit watch failed; judged state kept'),
         // No CRD (Gateway API not installed, say): nothing stored, nothing wrong. Said once; looked for again later.
@@ -228,38 +231,59 @@ export class BackgroundAudit {
       },
     });
     this.watches.push(watch);
-    watch.start();
   }
 
-  /** Keeps what the judges read (no managedFields, no status): the store stays small. */
-  private upsert(resource: AuditedResource, item: Record<string, unknown>, judgeNow: boolean): void {
+  /** A page of a list: judged unless its object is unchanged and judged under the current rules. */
+  private async judgeListed(resource: AuditedResource, items: readonly Record<string, unknown>[]): Promise<void> {
+    const handler = this.options.handler();
+    const slice = this.options.sliceSize ?? 50;
+    const sliceMs = this.options.sliceMs ?? 1;
+    let n = 0;
+    let sliceStart = performance.now();
+    for (const item of items) {
+      if (!this.record(resource, item, handler, true)) continue;
+      // Slices bounded by time as well as count: whatever shares the thread waits at most one slice.
+      if (++n % slice === 0 || performance.now() - sliceStart >= sliceMs) {
+        n = 0;
+        await yieldLoop();
+        if (this.stopped) return;
+        sliceStart = performance.now();
+      }
+    }
+  }
+
+  private changed(resource: AuditedResource, item: Record<string, unknown>): void {
+    if (this.record(resource, item, this.options.handler(), false)) {
+      this.metrics.objects(this.store.size);
+      this.scheduleAfterJudging();
+    }
+  }
+
+  /** Judges and keeps the verdict (identity, resourceVersion, verdict: nothing else). True if judged. */
+  private record(resource: AuditedResource, item: Record<string, unknown>, handler: HandlerContext, listed: boolean): boolean {
     const meta = (item.metadata ?? {}) as Record<string, unknown>;
     const namespace = String(meta.namespace ?? '');
     const name = String(meta.name ?? '');
     const key = keyOf(resource, namespace, name);
     const resourceVersion = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : undefined;
-    const listed = this.listNumber.get(resource) ?? 0;
     const previous = this.store.get(key);
-    // A relist delivers what we have: an unchanged object keeps its verdict.
-    if (previous && resourceVersion !== undefined && previous.resourceVersion === resourceVersion) {
-      previous.listed = listed;
-      return;
+    if (previous && resourceVersion !== undefined && previous.resourceVersion === resourceVersion && previous.epoch === this.epoch) {
+      if (listed) previous.listed = this.listNumber.get(resource) ?? 0;
+      return false;
     }
     const uid = typeof meta.uid === 'string' ? meta.uid : undefined;
-    const json = JSON.stringify({
-      apiVersion: typeof item.apiVersion === 'string' ? item.apiVersion : `${resource.group}/${resource.version}`,
-      kind: typeof item.kind === 'string' ? item.kind : resource.kind,
-      metadata: { name, namespace, ...(uid ? { uid } : {}), ...(meta.labels ? { labels: meta.labels } : {}), ...(meta.annotations ? { annotations: meta.annotations } : {}) },
-      spec: item.spec,
-    });
-    const stored: Stored = { resource, namespace, name, json, listed, ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}) };
+    const stored: Stored = {
+      resource,
+      namespace,
+      name,
+      ...(uid ? { uid } : {}),
+      ...(resourceVersion ? { resourceVersion } : {}),
+      listed: listed ? (this.listNumber.get(resource) ?? 0) : (previous?.listed ?? this.listNumber.get(resource) ?? 0),
+      epoch: this.epoch,
+      verdict: this.judge(resource, item, handler),
+    };
     this.store.set(key, stored);
-    if (judgeNow && !this.isReady()) this.requestRun('change', false);
-    else if (judgeNow) {
-      this.judge(stored);
-      this.metrics.objects(this.store.size);
-      this.scheduleAfterJudging();
-    }
+    return true;
   }
 
   private remove(resource: AuditedResource, item: Record<string, unknown>): void {
@@ -275,71 +299,55 @@ export class BackgroundAudit {
     return this.options.ready?.() ?? true;
   }
 
-  private judge(stored: Stored, handler: HandlerContext = this.options.handler()): void {
-    const object = JSON.parse(stored.json) as Record<string, unknown>;
+  private judge(resource: AuditedResource, item: Record<string, unknown>, handler: HandlerContext): Verdict {
+    // As a CREATE of the stored object; a list's items may omit apiVersion and kind.
+    const object = { ...item, apiVersion: typeof item.apiVersion === 'string' ? item.apiVersion : `${resource.group}/${resource.version}`, kind: typeof item.kind === 'string' ? item.kind : resource.kind };
     const result = judgeDocument({ file: 'cluster', document: 0, line: 1, object, lineOf: () => 1 }, { handler, configMapReviewers: [], strict: false, showDefaults: false });
-    stored.verdict = result.outcome === 'valid' && result.warnings.length === 0 ? CLEAN : { outcome: result.outcome, errors: result.errors, warnings: result.warnings };
+    return result.outcome === 'valid' && result.warnings.length === 0 ? CLEAN : { outcome: result.outcome, errors: result.errors, warnings: result.warnings };
   }
 
-  /** `all`: re-judge everything (rules changed, interval); otherwise only what is not judged yet. */
-  private requestRun(reason: string, all: boolean): void {
+  /** `all`: re-judge everything (rules changed, interval); otherwise only what is new or changed. */
+  private requestRun(reason: string, all: boolean, debounceMs = this.options.debounceMs ?? 2000): void {
     if (this.stopped) return;
     this.pendingRunAll ||= all;
-    if (this.fullRunPending) return;
-    this.fullRunPending = true;
-    this.after(this.options.debounceMs ?? 2000, () => {
+    if (this.runPending) return;
+    this.runPending = true;
+    this.after(debounceMs, () => {
       const previous = this.running ?? Promise.resolve();
-      this.running = previous.then(() => this.fullRun(reason)).finally(() => {
+      this.running = previous.then(() => this.run(reason)).finally(() => {
         this.running = undefined;
       });
     });
   }
 
-  private async fullRun(reason: string): Promise<void> {
-    this.fullRunPending = false;
-    // The first run after start judges everything, so it is a full run whatever asked for it.
-    const all = this.pendingRunAll || this.lastRun === undefined;
-    this.pendingRunAll = false;
+  /** A fresh list of every resource; a full run judges every object under a new epoch. */
+  private async run(reason: string): Promise<void> {
+    this.runPending = false;
     if (this.stopped) return;
+    // Judging before the rules are loaded would report every extension as unknown: wait for them.
     if (!this.isReady()) {
-      this.requestRun(reason, all);
+      this.requestRun(reason, false, 200);
       return;
     }
+    const all = this.pendingRunAll;
+    this.pendingRunAll = false;
+    if (all) this.epoch++;
     const started = performance.now();
-    try {
-      // One snapshot of the rules for the whole run: every object judged by the same rules.
-      const handler = this.options.handler();
-      // Slices bounded by time as well as count: whatever shares the thread waits at most one slice.
-      const slice = this.options.sliceSize ?? 50;
-      const sliceMs = this.options.sliceMs ?? 1;
-      let n = 0;
-      let judged = 0;
-      let sliceStart = performance.now();
-      for (const stored of [...this.store.values()]) {
-        if (!all && stored.verdict) continue;
-        if (this.store.get(keyOf(stored.resource, stored.namespace, stored.name)) !== stored) continue; // deleted or replaced meanwhile
-        this.judge(stored, handler);
-        judged++;
-        if (++n % slice === 0 || performance.now() - sliceStart >= sliceMs) {
-          n = 0;
-          await yieldLoop();
-          if (this.stopped) return;
-          sliceStart = performance.now();
-        }
-      }
-      const durationMs = performance.now() - started;
-      if (all) {
-        this.lastRun = { at: new Date(), durationMs };
-        this.metrics.runFinished('success', durationMs / 1000);
-        this.log.info({ reason, objects: this.store.size, durationMs: Math.round(durationMs) }, 'audit run finished');
-      } else if (judged > 0) {
-        this.log.debug({ reason, judged, durationMs: Math.round(durationMs) }, 'audit: new and changed objects judged');
-      }
-      this.afterJudging();
-    } catch (error) {
-      this.metrics.runFinished('error');
-      this.log.error({ err: firstLine(error) }, 'audit run failed');
+    const lists = await Promise.allSettled(this.watches.map((w) => w.relist()));
+    if (this.stopped) return;
+    const failed = lists.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+    const durationMs = performance.now() - started;
+    if (failed) {
+      if (all) this.metrics.runFinished('error');
+      this.log.error({ reason, err: firstLine(failed.reason) }, 'audit run failed; judged state kept, retried with the list');
+    } else if (all) {
+      this.lastRun = { at: new Date(), durationMs };
+      this.metrics.runFinished('success', durationMs / 1000);
+      // The heap of this thread (the audit worker's own, in serve): what following the cluster costs.
+      const heapUsedMiB = Math.round(getHeapStatistics().used_heap_size / 2 ** 20);
+      this.log.info({ reason, objects: this.store.size, durationMs: Math.round(durationMs), heapUsedMiB }, 'audit run finished');
     }
+    this.afterJudging();
   }
 
   /** Single changes come in bursts (a list replayed, a rollout): fold their bookkeeping into one pass. */

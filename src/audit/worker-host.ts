@@ -27,6 +27,8 @@ export interface AuditWorkerHostOptions {
   readonly stopTimeoutMs?: number;
 }
 
+export const AUDIT_YOUNG_GENERATION_MIB = 8;
+
 export type WorkerState = 'running' | 'restarting' | 'stopped';
 
 export type HostedAuditSummary = (AuditSummary & { worker: WorkerState }) | { enabled: true; worker: WorkerState; objects: 0; reports: 'starting' };
@@ -49,7 +51,9 @@ export class AuditWorkerHost {
     if (this.stopping) return;
     const worker = new Worker(this.options.workerUrl ?? new URL('./worker.js', import.meta.url), {
       workerData: this.options.config,
-      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMiB },
+      // A small young generation: the audit's garbage is short-lived pages, and the resident memory of
+      // a 50,000-object audit drops by about 30 MiB for 3% more judging time (docs/benchmarks.md).
+      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMiB, maxYoungGenerationSizeMb: AUDIT_YOUNG_GENERATION_MIB },
     });
     this.worker = worker;
     this.state = 'running';

@@ -1,10 +1,12 @@
 /**
  * List + watch of one resource, with no cache of its own: pages of the list and watch events go
  * straight to the caller, who keeps only what it needs (client-node's informer keeps every object
- * whole, managedFields included: 800 MiB at 50,000 Backends). Lists are paged; the watch resumes
- * from the last resourceVersion seen (bookmarks included) after a clean close, and re-lists after
- * 410 Gone, after an error (with backoff), and every `relistIntervalMs` against a watch that dies
- * without a word. A 404 means the kind is not served (no CRD): said once, looked for again later.
+ * whole, managedFields included: 800 MiB at 50,000 Backends). Lists are paged, and the next page is
+ * asked for only once the caller is done with the last one. The watch resumes from the last
+ * resourceVersion seen (bookmarks included) after a clean close, and re-lists after 410 Gone and,
+ * with backoff, after an error. The owner re-lists when it wants a fresh look (`relist()`: against
+ * a watch that dies without a word, or to see every object again). A 404 means the kind is not
+ * served (no CRD): an empty list, said once, looked for again later.
  */
 import type { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { firstLine, statusOf } from './errors.js';
@@ -18,8 +20,8 @@ export interface WatchedResource {
 export interface ListWatchHandlers {
   /** A fresh list begins (pages follow, then listDone; a list that fails midway starts again here). */
   listStarted(): void;
-  /** One page of a fresh list (the caller upserts and marks what it saw). */
-  listPage(items: readonly Record<string, unknown>[]): void;
+  /** One page of a fresh list (the caller upserts and marks what it saw); the next page waits for it. */
+  listPage(items: readonly Record<string, unknown>[]): void | Promise<void>;
   /** The list is complete: whatever the caller holds that it did not see is gone. */
   listDone(): void;
   added(object: Record<string, unknown>): void;
@@ -38,7 +40,6 @@ export interface ListWatchOptions {
   readonly resource: WatchedResource;
   readonly handlers: ListWatchHandlers;
   readonly pageSize?: number;
-  readonly relistIntervalMs?: number;
   readonly absentRetryMs?: number;
   /** Longest wait between retries after errors (ms); doubling from 500 ms. */
   readonly maxBackoffMs?: number;
@@ -54,36 +55,47 @@ export class ListWatch {
   private resourceVersion: string | undefined;
   private abort: AbortController | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private relistTimer: NodeJS.Timeout | undefined;
   private wasAbsent = false;
+  /** relist() callers: settled by the next list that completes (resolved) or fails (rejected). */
+  private waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
 
   constructor(private readonly options: ListWatchOptions) {}
 
-  start(): void {
-    this.relist();
+  /**
+   * A fresh list now (then the watch from its resourceVersion), superseding a list or watch under
+   * way. Resolves once a list has been delivered whole; rejects if it failed (a retry follows).
+   */
+  relist(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.listNow();
+    return done;
   }
 
   stop(): void {
     this.stopped = true;
     this.generation++;
     clearTimeout(this.retryTimer);
-    clearTimeout(this.relistTimer);
     this.abort?.abort();
+    this.settle();
   }
 
-  private relist(): void {
+  private settle(error?: unknown): void {
+    for (const w of this.waiters.splice(0)) error === undefined ? w.resolve() : w.reject(error);
+  }
+
+  private listNow(): void {
     if (this.stopped) return;
     const generation = ++this.generation;
+    clearTimeout(this.retryTimer);
     this.abort?.abort();
-    clearTimeout(this.relistTimer);
-    this.relistTimer = setTimeout(() => this.relist(), this.options.relistIntervalMs ?? 5 * 60_000);
-    this.relistTimer.unref?.();
     void this.list(generation).then(
       (rv) => {
         if (generation !== this.generation) return;
         this.attempt = 0;
         this.wasAbsent = false;
         this.resourceVersion = rv;
+        this.settle();
         this.watch(generation);
       },
       (error: unknown) => this.failed(generation, error),
@@ -100,7 +112,8 @@ export class ListWatch {
       const page = (await this.options.api.listClusterCustomObject({ group, version, plural, limit, ...(cont ? { _continue: cont } : {}) })) as Listed;
       if (generation !== this.generation) return undefined;
       rv ??= page.metadata?.resourceVersion;
-      this.options.handlers.listPage(page.items ?? []);
+      await this.options.handlers.listPage(page.items ?? []);
+      if (generation !== this.generation) return undefined;
       cont = page.metadata?._continue || page.metadata?.continue || undefined;
     } while (cont);
     this.options.handlers.listDone();
@@ -127,7 +140,7 @@ export class ListWatch {
     };
     const onDone = (error: unknown): void => {
       if (generation !== this.generation || this.stopped) return;
-      if (gone || statusOf(error) === 410) return this.relist();
+      if (gone || statusOf(error) === 410) return this.listNow();
       if (error) return this.failed(generation, error);
       // A clean close (the API server's watch timeout): resume from where we were.
       this.watch(generation);
@@ -144,17 +157,21 @@ export class ListWatch {
   private failed(generation: number, error: unknown): void {
     if (generation !== this.generation || this.stopped) return;
     this.generation++; // whatever the failed attempt still delivers is ignored
-    clearTimeout(this.relistTimer);
     let delay: number;
     if (statusOf(error) === 404) {
+      // Not served: nothing stored. An empty list, so whatever was kept (a CRD removed) goes.
       delay = this.options.absentRetryMs ?? 60_000;
       if (!this.wasAbsent) this.options.handlers.absent?.();
       this.wasAbsent = true;
+      this.options.handlers.listStarted();
+      this.options.handlers.listDone();
+      this.settle();
     } else {
       delay = Math.min(this.options.maxBackoffMs ?? 30_000, 500 * 2 ** Math.min(this.attempt++, 6));
       this.options.handlers.failed?.(firstLine(error), delay);
+      this.settle(error);
     }
-    this.retryTimer = setTimeout(() => this.relist(), delay);
+    this.retryTimer = setTimeout(() => this.listNow(), delay);
     this.retryTimer.unref?.();
   }
 }

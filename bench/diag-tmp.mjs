@@ -1,0 +1,14 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { backends, fakeApiServer, NS } from './audit-cluster.mjs';
+const n = Number(process.argv[2] ?? 0);
+const interval = process.argv[3] ?? '10m';
+const api = await fakeApiServer(backends(n));
+const work = mkdtempSync(join(tmpdir(), 'diag-'));
+const child = spawn(process.execPath, ['dist/main.js', 'serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--cert-dir', work, '--schema-source', 'kubernetes', '--kubeconfig', api.kubeconfig(work), '--trusted-namespace', NS, '--audit-interval', interval, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const rss = () => { const s = readFileSync(`/proc/${child.pid}/status`, 'utf8'); return Number(/VmRSS:\s+(\d+)/.exec(s)[1]) / 1024; };
+let buf = '';
+child.stdout.on('data', (c) => { buf += c; let i; while ((i = buf.indexOf('\n')) >= 0) { const l = buf.slice(0, i); buf = buf.slice(i + 1); if (/audit run finished|listening|worker|error/.test(l)) console.log(l.slice(0, 300), 'RSS', rss().toFixed(0)); } });
+setTimeout(() => { console.log('final RSS', rss().toFixed(0)); child.kill('SIGKILL'); api.close(); process.exit(0); }, Number(process.argv[4] ?? 30000));
