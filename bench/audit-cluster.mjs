@@ -1,6 +1,8 @@
 // The stand-in API server of the audit benchmarks: N stored Backends over 20 namespaces (one in ten
 // refused), 100 extension schemas and 50 platform policies, lists paged, watches held open.
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { routePolicySchema, typicalBackend } from './fixtures.mjs';
@@ -51,6 +53,7 @@ export async function fakeApiServer(objects) {
   const configMaps = [...schemaConfigMaps(), ...policyConfigMaps()];
   const namespaces = Array.from({ length: NAMESPACES }, (_, i) => ({ metadata: { name: `team-${i}`, labels: { team: `team-${i}` } } })).concat([{ metadata: { name: NS, labels: {} } }]);
   const watches = new Set();
+  const pages = new Map();
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
     const json = (status, body) => {
@@ -63,12 +66,20 @@ export async function fakeApiServer(objects) {
       req.on('close', () => watches.delete(res));
       return;
     }
+    // Pages serialised once: the real API server answers lists from its cache, not by re-encoding.
     const list = (items, kind) => {
       const limit = Number(url.searchParams.get('limit') ?? 0);
       const start = Number(url.searchParams.get('continue') || 0);
-      const page = limit > 0 ? items.slice(start, start + limit) : items.slice(start);
-      const next = limit > 0 && start + limit < items.length ? String(start + limit) : undefined;
-      json(200, { apiVersion: 'v1', kind, metadata: { resourceVersion: '100000', ...(next ? { continue: next } : {}) }, items: page });
+      const cacheKey = `${url.pathname}?${url.searchParams.get('labelSelector') ?? ''}&${limit}&${start}`;
+      let text = pages.get(cacheKey);
+      if (text === undefined) {
+        const page = limit > 0 ? items.slice(start, start + limit) : items.slice(start);
+        const next = limit > 0 && start + limit < items.length ? String(start + limit) : undefined;
+        text = JSON.stringify({ apiVersion: 'v1', kind, metadata: { resourceVersion: '100000', ...(next ? { continue: next } : {}) }, items: page });
+        pages.set(cacheKey, text);
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(text);
     };
     const path = url.pathname;
     if (path === `/apis/${GROUP}/v0alpha0/backends`) return list(objects, 'BackendList');
@@ -105,3 +116,37 @@ export async function fakeApiServer(objects) {
   };
 }
 
+
+/**
+ * The stand-in in a process of its own (`node bench/audit-cluster.mjs N`): serving 50,000 objects'
+ * lists must not hold up the event loop of the process that measures admission latency.
+ */
+export async function standInApiServer(n) {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+      const line = out.split('\n')[0];
+      if (out.includes('\n')) resolve(line.trim());
+    });
+    child.on('exit', (code) => reject(new Error(`stand-in API server exited (${code})`)));
+  });
+  return {
+    url,
+    kubeconfig(dir) {
+      const file = join(dir, `kubeconfig-${n}`);
+      writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters: [{name: b, cluster: {server: "${url}", insecure-skip-tls-verify: true}}]\nusers: [{name: b, user: {token: bench}}]\ncontexts: [{name: b, context: {cluster: b, user: b}}]\ncurrent-context: b\n`);
+      return file;
+    },
+    async close() {
+      child.kill('SIGKILL');
+      await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve()));
+    },
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const api = await fakeApiServer(backends(Number(process.argv[2] ?? 0)));
+  console.log(api.url);
+}
