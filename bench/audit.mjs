@@ -84,7 +84,7 @@ try {
     await api.close();
   }
   const memory = [];
-  for (const n of QUICK ? [2000] : (process.env.BENCH_AUDIT_SIZES ?? '10000,50000').split(',').map(Number)) {
+  for (const n of process.env.BENCH_AUDIT_SKIP_MEMORY === '1' ? [] : QUICK ? [2000] : (process.env.BENCH_AUDIT_SIZES ?? '10000,50000').split(',').map(Number)) {
     const api = await standInApiServer(n);
     memory.push(await auditRss(work, api, n));
     console.error(`[audit bench] serve ${n}: ${JSON.stringify(memory.at(-1))}`);

@@ -17,7 +17,7 @@
  */
 import type { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { setImmediate as yieldLoop, setTimeout as sleep } from 'node:timers/promises';
 import { getHeapStatistics } from 'node:v8';
 import type { HandlerContext } from '../admission/handlers.js';
 import { judgeDocument, type ObjectResult } from '../offline/judge.js';
@@ -43,6 +43,11 @@ export interface BackgroundAuditOptions {
   readonly sliceSize?: number;
   /** Longest a slice of judging keeps the event loop (ms), default 1. */
   readonly sliceMs?: number;
+  /**
+   * Most of a core judging takes (0-1, default 1): after each slice the audit pauses long enough to
+   * stay under it, so under a pod's CPU limit it cannot use up the quota the admissions need.
+   */
+  readonly cpuShare?: number;
   readonly reportFormat: ReportFormat;
   readonly leaseNamespace: string;
   readonly leaseName?: string;
@@ -103,6 +108,7 @@ export class BackgroundAudit {
   private pendingRunAll = false;
   /** Bumped by every full run: objects judged under an older epoch are judged again when listed. */
   private epoch = 0;
+  private owedRestMs = 0;
   private running: Promise<void> | undefined;
   private writeScheduled = false;
   private reportsState: 'writing' | 'crd-absent' | 'standby' = 'standby';
@@ -245,11 +251,22 @@ export class BackgroundAudit {
       // Slices bounded by time as well as count: whatever shares the thread waits at most one slice.
       if (++n % slice === 0 || performance.now() - sliceStart >= sliceMs) {
         n = 0;
-        await yieldLoop();
+        await this.pause(performance.now() - sliceStart);
         if (this.stopped) return;
         sliceStart = performance.now();
       }
     }
+  }
+
+  /** After `busyMs` of judging: yield, or rest as long as the CPU share asks (busy / (busy + rest) = share). */
+  private async pause(busyMs: number): Promise<void> {
+    const share = this.options.cpuShare ?? 1;
+    this.owedRestMs += share >= 1 ? 0 : (busyMs * (1 - share)) / share;
+    // Timers are coarse (about 1 ms): rest owed is gathered until it is worth a timer.
+    if (this.owedRestMs < 2) return yieldLoop();
+    const rest = this.owedRestMs;
+    this.owedRestMs = 0;
+    await sleep(rest);
   }
 
   private changed(resource: AuditedResource, item: Record<string, unknown>): void {

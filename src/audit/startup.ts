@@ -21,6 +21,8 @@ export interface AuditConfig {
   readonly auditReportFormat: ReportFormat;
   /** Heap limit of the audit worker thread (MiB). */
   readonly auditMaxHeapMiB: number;
+  /** Most of a core the audit's judging takes (0-1). */
+  readonly auditMaxCpu: number;
   readonly trustedNamespaces: readonly string[];
   readonly serviceNamespace: string;
   readonly validation: ValidationOptions;
@@ -45,6 +47,7 @@ export function startAudit(config: AuditConfig, deps: { logger: Logger; metrics:
       trustedNamespaces: config.trustedNamespaces,
       validation,
       intervalMs: config.auditIntervalMs,
+      cpuShare: config.auditMaxCpu,
       reportFormat: config.auditReportFormat,
       leaseNamespace: process.env.POD_NAMESPACE || config.trustedNamespaces[0] || config.serviceNamespace,
       identity: `${process.env.POD_NAME || hostname()}_${randomBytes(4).toString('hex')}`,

@@ -13,6 +13,8 @@ export interface AuditWorkerConfig {
   /** The server's validation options, without the live ReferenceGrant lookup (the worker has its own). */
   readonly validation: Omit<ValidationOptions, 'referenceGrants'>;
   readonly intervalMs: number;
+  /** Most of a core the audit's judging takes (0-1). */
+  readonly cpuShare: number;
   readonly reportFormat: ReportFormat;
   readonly leaseNamespace: string;
   readonly identity: string;

@@ -5,6 +5,8 @@
  * boundary and last-valid-state rule as the server), and sends back log lines, metrics and the
  * GET /audit summary (worker-protocol.ts).
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { cachedIsoTime } from '../observability/decision-log.js';
@@ -25,6 +27,24 @@ const logger = pino({ level: config.logLevel, base: { app: 'backend-webhook', th
 const quiet = pino({ level: 'silent' });
 const mirrored = new Metrics();
 const kubeconfig = config.kubeconfig === undefined ? {} : { kubeconfig: config.kubeconfig };
+
+/**
+ * The audit runs at a lower CPU priority than the admission thread (Linux: nice applies per thread,
+ * found through /proc/thread-self): when both want a core, the kernel gives it to admissions.
+ */
+export const AUDIT_NICE = 10;
+function lowerPriority(): number | undefined {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(tid) || tid <= 0) return undefined;
+    setPriority(tid, AUDIT_NICE);
+    return tid;
+  } catch {
+    return undefined; // not Linux (or not allowed): the audit shares the process's priority
+  }
+}
+const tid = lowerPriority();
+logger.debug({ tid, nice: tid === undefined ? undefined : AUDIT_NICE }, 'audit worker started');
 
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection in the audit worker (kept running)'));
 
@@ -48,6 +68,7 @@ const audit = new BackgroundAudit({
   // Judging before the rules are loaded would report every extension as unknown.
   ready: () => schemas.isReady() && policies.isReady() && (grants?.hasSynced() ?? true),
   intervalMs: config.intervalMs,
+  cpuShare: config.cpuShare,
   reportFormat: config.reportFormat,
   leaseNamespace: config.leaseNamespace,
   identity: config.identity,

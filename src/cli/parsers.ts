@@ -52,6 +52,13 @@ export function parseHeapSize(value: string): number {
   return n;
 }
 
+/** A share of one core, from 0.05 to 1 (the audit's). */
+export function parseCpuShare(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(n >= 0.05 && n <= 1)) throw new InvalidArgumentError('must be a share of one core from 0.05 to 1, e.g. 0.25');
+  return n;
+}
+
 export function parseChoice<T extends string>(choices: readonly T[]): (value: string) => T {
   return (value) => {
     if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${choices.join(', ')}`);

@@ -14,6 +14,7 @@ import {
   parseIntInRange,
   parseMemorySize,
   parseHeapSize,
+  parseCpuShare,
   parsePortOrZero,
   repeatable,
 } from './parsers.js';
@@ -64,7 +65,8 @@ export function serveCommand(): Command {
     .addOption(flag('--webhook-config-name <name>', 'name of our Validating/MutatingWebhookConfiguration').argParser(parseDnsSubdomain).default('backend-webhook'))
     .addOption(flag('--audit-interval <duration>', 're-judge every stored Backend this often and keep PolicyReports (kubernetes source only; 0: off)').argParser(parseDuration).default(600_000, '10m'))
     .addOption(flag('--audit-report-format <format>', 'report kind: wgpolicyk8s (PolicyReport) or openreports (Report)').argParser(parseChoice(['wgpolicyk8s', 'openreports'] as const)).default('wgpolicyk8s'))
-    .addOption(flag('--audit-max-heap <size>', 'heap limit of the audit worker thread; past it the worker restarts, admissions go on').argParser(parseHeapSize).default(256, '256Mi'));
+    .addOption(flag('--audit-max-heap <size>', 'heap limit of the audit worker thread; past it the worker restarts, admissions go on').argParser(parseHeapSize).default(256, '256Mi'))
+    .addOption(flag('--audit-max-cpu <share>', 'most of a core the audit takes while judging (0.05-1); it pauses between slices to stay under it').argParser(parseCpuShare).default(0.25));
   return addValidationFlags(serve)
     .action(async (raw: RawServeOptions) => {
       const config = resolveServeConfig(raw);

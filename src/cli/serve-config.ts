@@ -36,4 +36,6 @@ export interface ServeConfig {
   auditReportFormat: 'wgpolicyk8s' | 'openreports';
   /** Heap limit of the audit worker thread (MiB). */
   auditMaxHeapMiB: number;
+  /** Most of a core the audit's judging takes (0-1). */
+  auditMaxCpu: number;
 }

@@ -32,7 +32,7 @@ function host(file: string, overrides: { stopTimeoutMs?: number; maxHeapMiB?: nu
   const lines: string[] = [];
   const logs: any[] = [];
   const registry = new Registry();
-  const config = { dir, trustedNamespaces: [], validation: DEFAULT_VALIDATION_OPTIONS, intervalMs: 0, reportFormat: 'wgpolicyk8s', leaseNamespace: 'x', identity: 'i', logLevel: 'info' } as AuditWorkerConfig;
+  const config = { dir, trustedNamespaces: [], validation: DEFAULT_VALIDATION_OPTIONS, intervalMs: 0, cpuShare: 1, reportFormat: 'wgpolicyk8s', leaseNamespace: 'x', identity: 'i', logLevel: 'info' } as AuditWorkerConfig;
   const h = new AuditWorkerHost({
     config,
     workerUrl: standIn(file),
