@@ -27,6 +27,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 FROM ${RUNTIME_IMAGE} AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
+# Two JavaScript threads (admissions, audit worker): glibc's per-thread malloc arenas would hold
+# about 30 MiB of freed memory resident; two arenas are enough (docs/benchmarks.md "Audit").
+ENV MALLOC_ARENA_MAX=2
 # Files stay root-owned: the process can read its code but not change it.
 # package.json carries "type": "module", which dist/ needs at run time.
 COPY package.json ./

@@ -109,6 +109,8 @@ export class BackgroundAudit {
   /** Bumped by every full run: objects judged under an older epoch are judged again when listed. */
   private epoch = 0;
   private owedRestMs = 0;
+  /** Time spent judging (not resting) since the current run began. */
+  private judgingMs = 0;
   private running: Promise<void> | undefined;
   private writeScheduled = false;
   private reportsState: 'writing' | 'crd-absent' | 'standby' = 'standby';
@@ -246,15 +248,21 @@ export class BackgroundAudit {
     const sliceMs = this.options.sliceMs ?? 1;
     let n = 0;
     let sliceStart = performance.now();
-    for (const item of items) {
-      if (!this.record(resource, item, handler, true)) continue;
-      // Slices bounded by time as well as count: whatever shares the thread waits at most one slice.
-      if (++n % slice === 0 || performance.now() - sliceStart >= sliceMs) {
-        n = 0;
-        await this.pause(performance.now() - sliceStart);
-        if (this.stopped) return;
-        sliceStart = performance.now();
+    try {
+      for (const item of items) {
+        if (!this.record(resource, item, handler, true)) continue;
+        // Slices bounded by time as well as count: whatever shares the thread waits at most one slice.
+        if (++n % slice === 0 || performance.now() - sliceStart >= sliceMs) {
+          n = 0;
+          const busy = performance.now() - sliceStart;
+          this.judgingMs += busy;
+          await this.pause(busy);
+          if (this.stopped) return;
+          sliceStart = performance.now();
+        }
       }
+    } finally {
+      if (n > 0) this.judgingMs += performance.now() - sliceStart;
     }
   }
 
@@ -350,6 +358,7 @@ export class BackgroundAudit {
     this.pendingRunAll = false;
     if (all) this.epoch++;
     const started = performance.now();
+    this.judgingMs = 0;
     const lists = await Promise.allSettled(this.watches.map((w) => w.relist()));
     if (this.stopped) return;
     const failed = lists.find((l): l is PromiseRejectedResult => l.status === 'rejected');
@@ -362,7 +371,7 @@ export class BackgroundAudit {
       this.metrics.runFinished('success', durationMs / 1000);
       // The heap of this thread (the audit worker's own, in serve): what following the cluster costs.
       const heapUsedMiB = Math.round(getHeapStatistics().used_heap_size / 2 ** 20);
-      this.log.info({ reason, objects: this.store.size, durationMs: Math.round(durationMs), heapUsedMiB }, 'audit run finished');
+      this.log.info({ reason, objects: this.store.size, durationMs: Math.round(durationMs), judgingMs: Math.round(this.judgingMs), heapUsedMiB }, 'audit run finished');
     }
     this.afterJudging();
   }

@@ -62,7 +62,7 @@ async function cluster(resources: ResourceType[] = [BACKENDS, DESTINATIONS, LEAS
   return { api, kc };
 }
 
-function audit(kc: KubeConfig, overrides: { handler?: () => HandlerContext; rules?: () => unknown[]; identity?: string; relistIntervalMs?: number; logs?: string[] } = {}): BackgroundAudit {
+function audit(kc: KubeConfig, overrides: { handler?: () => HandlerContext; rules?: () => unknown[]; identity?: string; relistIntervalMs?: number; logs?: string[]; cpuShare?: number } = {}): BackgroundAudit {
   const logs = overrides.logs;
   const logger = logs ? pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }) : pino({ level: 'silent' });
   const a = new BackgroundAudit({
@@ -77,6 +77,7 @@ function audit(kc: KubeConfig, overrides: { handler?: () => HandlerContext; rule
     identity: overrides.identity ?? 'replica-a',
     leaseDurationMs: 1500,
     ...(overrides.relistIntervalMs ? { relistIntervalMs: overrides.relistIntervalMs } : {}),
+    ...(overrides.cpuShare ? { cpuShare: overrides.cpuShare } : {}),
     logger,
     metrics: new AuditMetrics(new Registry()),
   });
@@ -193,5 +194,19 @@ describe('background audit', { timeout: 60_000 }, () => {
     await waitFor('judged again', () => a.summary().violations === 2);
     await new Promise((r) => setTimeout(r, 1000));
     expect(logs.filter((l) => l.includes('report CRD is not installed'))).toHaveLength(1);
+  });
+
+  it('--audit-max-cpu: a run rests between slices so judging takes at most its share of the time', async () => {
+    const { api, kc } = await cluster();
+    for (let i = 0; i < 400; i++) api.create(BACKENDS, backend(`team-${i % 4}`, `b-${i}`, i % 2 ? '203.0.113.9' : '127.0.0.1'));
+    const logs: string[] = [];
+    const a = audit(kc, { logs, cpuShare: 0.2 });
+    await a.start();
+    const line = await waitFor('a full run', () => logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'audit run finished'));
+    expect(line.objects).toBe(400);
+    expect(line.judgingMs).toBeGreaterThan(0);
+    // Rest owed is busy * (1 - share) / share and never cut short (less than 2 ms may be left over).
+    expect(line.durationMs + 5).toBeGreaterThanOrEqual(line.judgingMs / 0.2);
+    expect(a.summary()).toMatchObject({ objects: 400, violations: 200 });
   });
 });
