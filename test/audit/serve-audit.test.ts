@@ -5,7 +5,6 @@
  * /metrics, stdout and GET /audit; SIGTERM stops it and releases the writer Lease.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -14,6 +13,7 @@ import { REPO, ensureBuilt, freePort, startProgram, type RunningProgram } from '
 import { CONFIGMAPS, FakeApiServer, type KubeObject, type ResourceType } from '../support/fake-apiserver.js';
 import { HttpsClient } from '../support/https-client.js';
 import { until } from '../policies/support.js';
+import { httpGetOk } from '../support/http-get.js';
 
 const GROUP = 'ainetworking.prototype.x-k8s.io';
 const BACKENDS: ResourceType = { group: GROUP, version: 'v0alpha0', plural: 'backends', kind: 'Backend', namespaced: true };
@@ -40,17 +40,6 @@ function toolFilterSchema(allowed: string[]): KubeObject {
   return { ...schemaFile, metadata: { ...schemaFile.metadata, namespace: SYSTEM }, data: { ...schemaFile.data, 'schema.json': JSON.stringify(schema) } };
 }
 
-function metricsText(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    httpRequest({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-      res.on('end', () => resolve(text));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 const failed = (api: FakeApiServer, ns: string): string[] =>
   ((api.get(REPORTS, ns, 'backend-webhook') as any)?.results ?? []).filter((r: any) => r.result === 'fail').map((r: any) => r.resources[0].name);
@@ -97,7 +86,7 @@ describe('serve: the audit in its worker thread', () => {
     await until(async () => (api.get(REPORTS, 'team-a', 'backend-webhook') as any)?.summary?.pass === 2, 'clean report');
     const run = await program.waitForLog((l) => l.msg === 'audit run finished');
     expect(run).toMatchObject({ thread: 'audit', component: 'audit', objects: 2 });
-    expect(await metricsText(metricsPort)).toMatch(/^backend_webhook_audit_objects 2$/m);
+    expect(await httpGetOk(metricsPort, '/metrics')).toMatch(/^backend_webhook_audit_objects 2$/m);
   }, 60_000);
 
   it('a schema tightened in the cluster reaches the worker: the stored object it now refuses is reported', async () => {
@@ -105,7 +94,7 @@ describe('serve: the audit in its worker thread', () => {
     await until(async () => failed(api, 'team-a').join() === 'database', 'tightened schema in the report', 30_000);
     const summary = (await client.send('GET', '/audit')).json;
     expect(summary).toMatchObject({ violations: 1, namespaces: [{ namespace: 'team-a', fail: 1, pass: 1 }] });
-    expect(await metricsText(metricsPort)).toMatch(/^backend_webhook_audit_violations\{kind="Backend",namespace="team-a"\} 1$/m);
+    expect(await httpGetOk(metricsPort, '/metrics')).toMatch(/^backend_webhook_audit_violations\{kind="Backend",namespace="team-a"\} 1$/m);
     // Admissions are the server's own: the same object is refused on the admission path too.
     const answer = (await client.postJson('/validate', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u1', kind: { group: GROUP, version: 'v0alpha0', kind: 'Backend' }, resource: { group: GROUP, version: 'v0alpha0', resource: 'backends' }, operation: 'CREATE', namespace: 'team-a', object: toolsBackend('team-a', 'database', ['database']) } })).json.response;
     expect(answer.allowed).toBe(false);

@@ -4,7 +4,6 @@
  * health, graceful shutdown, and usage errors with exit code 2.
  */
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -13,18 +12,8 @@ import { HttpsClient } from '../support/https-client.js';
 import { ensureBuilt, freePort, REPO, runProgram, startProgram, type RunningProgram } from '../support/built-program.js';
 import { decodePatch } from '../support/reviews.js';
 import { metricValue } from '../support/metrics-text.js';
+import { httpGet } from '../support/http-get.js';
 
-function httpGet(port: number, path: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    httpRequest({ host: '127.0.0.1', port, path }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 beforeAll(() => ensureBuilt());
 

@@ -6,12 +6,12 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureBuilt, freePort, MAIN, REPO } from '../support/built-program.js';
 import { HttpsClient, type HttpsResponse } from '../support/https-client.js';
+import { httpGet } from '../support/http-get.js';
 
 const DELAY_S = 1;
 const GRACE_S = 5;
@@ -39,17 +39,6 @@ function within<T>(promise: Promise<T>, what: string, ms = ANSWER_WITHIN_MS): Pr
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function httpGet(port: number, path: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 const droppedLines = (metrics: string): number => {
   const m = /^backend_webhook_log_lines_dropped_total (\d+)$/m.exec(metrics);

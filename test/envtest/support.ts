@@ -4,13 +4,13 @@
  * configurations whose clientConfig is our server's URL with our CA, and the CRDs installed.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ensureBuilt, freePort, REPO, startProgram, type RunningProgram } from '../support/built-program.js';
 import { kubectlOk } from '../support/envtest-client.js';
 import type { EnvtestInfo } from '../support/envtest.js';
+import { httpGet } from '../support/http-get.js';
 
 export const MANIFESTS = join(REPO, 'manifests');
 export const GROUP = 'ainetworking.prototype.x-k8s.io';
@@ -93,20 +93,6 @@ export function webhookConfigurationCopies(options: WebhookCopyOptions): any[] {
   return [validating, mutating];
 }
 
-function httpGet(port: number, path: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    httpRequest({ host: '127.0.0.1', port, path, timeout: 5_000 }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    })
-      .on('timeout', function (this: { destroy(e: Error): void }) {
-        this.destroy(new Error('timeout'));
-      })
-      .on('error', reject)
-      .end();
-  });
-}
 
 export interface WebhookServer {
   readonly program: RunningProgram;

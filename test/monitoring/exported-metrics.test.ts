@@ -6,25 +6,14 @@
  * The only exceptions are kube-state-metrics' series, named as a dependency in docs/operations.md.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, freePort, startProgram, type RunningProgram } from '../support/built-program.js';
 import { CONFIGMAPS, FakeApiServer, type ResourceType } from '../support/fake-apiserver.js';
 import { EXTERNAL_METRICS, OPERATIONS_DOC, alertRules, dashboardQueries, exportedNames, metricNamesIn } from './monitoring-files.js';
+import { httpGetOk } from '../support/http-get.js';
 
-function httpGet(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    httpRequest({ host: '127.0.0.1', port, path }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`GET ${path}: ${res.statusCode}`))));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 const used = new Map<string, string[]>();
 for (const alert of alertRules()) for (const name of metricNamesIn(alert.expr)) used.set(name, [...(used.get(name) ?? []), `alert ${alert.alert}`]);
@@ -74,7 +63,7 @@ describe('metrics the alerts and the dashboard read', () => {
     await program.waitForLog((l) => l.msg === 'backend-webhook listening');
     // The audit registers its metrics when it starts; its first run proves it has.
     await program.waitForLog((l) => l.msg === 'audit run finished', 60_000);
-    exposition = await httpGet(metricsPort, '/metrics');
+    exposition = await httpGetOk(metricsPort, '/metrics');
   });
 
   afterAll(async () => {

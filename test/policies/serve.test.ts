@@ -4,7 +4,6 @@
  * refuses a broken policy ConfigMap at the ConfigMap webhook.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,18 +13,8 @@ import { decodePatch, review } from '../support/reviews.js';
 import { ensureBuilt } from '../cli/validate-cli.js';
 import { fqdnBackend, policyCm } from './support.js';
 import { metricValue } from '../support/metrics-text.js';
+import { httpGetOk } from '../support/http-get.js';
 
-function httpGet(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    httpRequest({ host: '127.0.0.1', port, path }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve(text));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 let dir: string;
 let program: RunningProgram;
@@ -65,14 +54,14 @@ describe('serve --policy-dir', () => {
     expect(denied.status.message).toContain('policy backend-webhook-system/openai (allowedTlsModes)');
     const mutated = (await client.postJson('/mutate', review(fqdnBackend('api.openai.com', [{ number: 443, protocol: 'HTTP' }])))).json.response;
     expect(decodePatch(mutated).map((op: any) => op.path)).toEqual(['/spec/destination/ports/0/tls', '/spec/extensions']);
-    const metrics = await httpGet(metricsPort, '/metrics');
+    const metrics = await httpGetOk(metricsPort, '/metrics');
     const decisions = (rule: string, action: string) => metricValue(metrics, 'backend_webhook_policy_decisions_total', { policy: 'backend-webhook-system/openai', rule, action });
     expect(decisions('allowedTlsModes', 'deny')).toBe(1);
     expect(decisions('extensions', 'default')).toBe(1);
   });
 
   it('serves the Node.js process metrics next to ours (README: Observability)', async () => {
-    const metrics = await httpGet(metricsPort, '/metrics');
+    const metrics = await httpGetOk(metricsPort, '/metrics');
     expect(metricValue(metrics, 'process_start_time_seconds'), 'process_start_time_seconds').toBeGreaterThan(Date.now() / 1000 - 3_600);
     expect(metricValue(metrics, 'process_resident_memory_bytes')).toBeGreaterThan(10 * 1024 * 1024);
     expect(metricValue(metrics, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
